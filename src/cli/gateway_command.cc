@@ -1,0 +1,148 @@
+// `meshgate gateway`: the mesh gateway, fed by a routes file.
+
+#include <boost/system/system_error.hpp>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "common/duration.h"
+#include "common/logging.h"
+#include "gateway/gateway.h"
+#include "net/endpoint.h"
+
+namespace meshgate::cli {
+
+namespace {
+
+struct gateway_flags {
+  std::string routes_file;
+  std::string admin_addr = "127.0.0.1:19000";
+  std::string admin_addr_file;
+  std::size_t workers = 0;
+  std::size_t max_connections = 0;
+  std::size_t max_hello_bytes = tls::default_max_hello_bytes;
+  std::string hello_timeout = "10s";
+  std::string idle_timeout = "1h";
+  std::string drain_timeout = "15s";
+  std::size_t relay_chunk_bytes = 256 * 1024;
+  std::string log_level = "info";
+  bool validate = false;
+};
+
+std::chrono::milliseconds duration_flag(const std::string& name, const std::string& text) {
+  const auto value = parse_duration(text);
+  if (!value || value->count() <= 0) {
+    throw CLI::ValidationError("-" + name, "\"" + text +
+                                               "\" is not a positive duration (examples: 500ms, "
+                                               "10s, 1m30s, 1h)");
+  }
+  return *value;
+}
+
+gateway::gateway_options to_options(const gateway_flags& f) {
+  gateway::gateway_options o;
+  o.workers = f.workers;
+  o.max_connections = f.max_connections;
+  o.max_hello_bytes = f.max_hello_bytes;
+  o.hello_timeout = duration_flag("hello-timeout", f.hello_timeout);
+  o.idle_timeout = duration_flag("idle-timeout", f.idle_timeout);
+  o.drain_timeout = duration_flag("drain-timeout", f.drain_timeout);
+  o.relay_chunk_bytes = f.relay_chunk_bytes;
+  if (!f.admin_addr.empty()) {
+    o.admin_endpoint = net::parse_endpoint(f.admin_addr);
+    if (!o.admin_endpoint) {
+      throw CLI::ValidationError("-admin-addr", "\"" + f.admin_addr +
+                                                    "\" is not an IP:PORT address (use \"\" to "
+                                                    "turn the admin endpoint off)");
+    }
+  }
+  o.admin_address_file = f.admin_addr_file;
+  return o;
+}
+
+int run_gateway(const gateway_flags& flags) {
+  try {
+    set_log_level(flags.log_level);
+    const auto options = to_options(flags);
+    if (flags.validate) {
+      const auto config = gateway::load_gateway_config(flags.routes_file);
+      std::cout << flags.routes_file << ": ok (" << config.listeners.size() << " listeners, "
+                << config.routes.size() << " routes, " << config.clusters.size()
+                << " clusters)\n";
+      return exit_ok;
+    }
+    gateway::gateway g(options, flags.routes_file);
+    return g.run();
+  } catch (const CLI::ValidationError& e) {
+    std::cerr << "meshgate gateway: " << e.what() << "\n";
+    return exit_usage;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "meshgate gateway: -log-level: " << e.what() << "\n";
+    return exit_usage;
+  } catch (const gateway::config_error& e) {
+    std::cerr << "meshgate gateway: " << e.what() << "\n";
+    return exit_failure;
+  } catch (const boost::system::system_error& e) {
+    std::cerr << "meshgate gateway: " << e.what() << "\n";
+    return exit_failure;
+  }
+}
+
+}  // namespace
+
+void add_gateway_command(CLI::App& app, command_runner& run) {
+  auto flags = std::make_shared<gateway_flags>();
+  auto* c = app.add_subcommand(
+      "gateway",
+      "Run a mesh gateway: route TLS connections by the server name (SNI) in their "
+      "ClientHello, without decrypting them, to the endpoints of a cluster.");
+  c->footer(
+      "\nThe routes file (JSON) names listeners, routes and clusters:\n"
+      "  {\"listeners\": [{\"name\": \"wan\", \"address\": \"127.0.0.1\", \"port\": 8443}],\n"
+      "   \"routes\": [{\"sni\": \"api.default.dc1.internal.example.consul\", \"cluster\": \"api\"},\n"
+      "              {\"sni\": \"*.dc2.internal.example.consul\", \"cluster\": \"dc2\"}],\n"
+      "   \"clusters\": {\"api\": {\"endpoints\": [\"127.0.0.1:9001\"], \"connect_timeout_ms\": 5000},\n"
+      "                \"dc2\": {\"endpoints\": [\"127.0.0.2:8443\"]}}}\n"
+      "An exact SNI wins over \"*.suffix\" routes; among those the longest suffix wins.\n"
+      "Signals: SIGHUP reloads the routes file (open connections keep going); SIGTERM\n"
+      "drains (stop accepting, wait up to -drain-timeout); a second SIGTERM stops at once.\n"
+      "Admin endpoint: /ready, /stats, /stats/prometheus, /config, /listeners.\n"
+      "See docs/gateway.md.");
+  c->add_option("-r,--routes-file", flags->routes_file, "Routes file (JSON), re-read on SIGHUP")
+      ->required();
+  c->add_option("--admin-addr", flags->admin_addr,
+                "Admin HTTP endpoint, IP:PORT (port 0: any free port; \"\": none)")
+      ->capture_default_str();
+  c->add_option("--admin-addr-file", flags->admin_addr_file,
+                "Write the admin endpoint's actual IP:PORT to this file once it listens");
+  c->add_option("--workers", flags->workers,
+                "Worker threads, each with its own event loop and SO_REUSEPORT listener "
+                "(0: one per usable CPU)")
+      ->capture_default_str();
+  c->add_option("--max-connections", flags->max_connections,
+                "Open connections at most; more are closed at accept and counted (0: as many as "
+                "the descriptor limit allows)")
+      ->capture_default_str();
+  c->add_option("--max-hello-bytes", flags->max_hello_bytes,
+                "Largest ClientHello accepted, in bytes")
+      ->check(CLI::Range(std::size_t{512}, tls::max_max_hello_bytes))
+      ->capture_default_str();
+  c->add_option("--hello-timeout", flags->hello_timeout,
+                "Time from accept to a complete ClientHello")
+      ->capture_default_str();
+  c->add_option("--idle-timeout", flags->idle_timeout,
+                "Close a relayed connection after this long with no byte either way")
+      ->capture_default_str();
+  c->add_option("--drain-timeout", flags->drain_timeout,
+                "On SIGTERM, how long to wait for open connections before closing them")
+      ->capture_default_str();
+  c->add_option("--relay-chunk-bytes", flags->relay_chunk_bytes,
+                "Bytes moved per read by a relay (one shared buffer per worker)")
+      ->check(CLI::Range(std::size_t{4096}, std::size_t{4 << 20}))
+      ->capture_default_str();
+  c->add_option("--log-level", flags->log_level, "trace, debug, info, warn or error")
+      ->capture_default_str();
+  c->add_flag("--validate", flags->validate, "Check the routes file, print a summary and exit");
+  c->callback([&run, flags] { run = [flags] { return run_gateway(*flags); }; });
+}
+
+}  // namespace meshgate::cli

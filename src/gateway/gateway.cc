@@ -1,0 +1,292 @@
+#include "gateway/gateway.h"
+
+#include <sched.h>
+#include <sys/resource.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+#include <csignal>
+#include <fstream>
+
+#include "common/logging.h"
+
+namespace meshgate::gateway {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+const auto& log() {
+  static const auto logger = module_logger("gateway");
+  return logger;
+}
+
+// Descriptors kept aside for everything that is not a relayed connection (listeners,
+// admin, logs, the epoll and timer descriptors of each worker).
+constexpr std::size_t reserved_descriptors = 64;
+
+/// Writes `text` to `path` through a temporary file and a rename, so that a reader never
+/// sees half of it.
+void write_file_atomically(const std::string& path, const std::string& text) {
+  const auto temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text;
+    if (!out) throw std::runtime_error("cannot write " + temporary);
+  }
+  std::filesystem::rename(temporary, path);
+}
+
+}  // namespace
+
+std::size_t usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return std::max(1, CPU_COUNT(&set));
+}
+
+std::size_t raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return static_cast<std::size_t>(limit.rlim_cur);
+}
+
+namespace {
+
+gateway_options resolve(gateway_options options) {
+  if (options.workers == 0) options.workers = usable_cpus();
+  const std::size_t descriptors = raise_descriptor_limit();
+  const std::size_t fit = descriptors > reserved_descriptors * 2
+                              ? (descriptors - reserved_descriptors) / 2
+                              : 1;
+  if (options.max_connections == 0) {
+    options.max_connections = fit;
+  } else if (options.max_connections > fit) {
+    log()->warn("-max-connections {} needs {} descriptors but the limit is {}; using {}",
+                options.max_connections, options.max_connections * 2 + reserved_descriptors,
+                descriptors, fit);
+    options.max_connections = fit;
+  }
+  return options;
+}
+
+}  // namespace
+
+gateway::gateway(gateway_options options, std::filesystem::path routes_file)
+    : options_(resolve(std::move(options))),
+      routes_file_(std::move(routes_file)),
+      stats_(options_.workers),
+      limit_(options_.max_connections) {
+  auto config = load_gateway_config(routes_file_);
+  auto fresh = open_new_listeners(config);
+  if (options_.admin_endpoint) {
+    admin_ = std::make_unique<net::admin_server>(
+        *options_.admin_endpoint, [this](const auto& request) { return admin(request); });
+  }
+  stats_.config_version.inc();
+  snapshot_ = std::make_shared<const gateway_snapshot>(config, stats_, 1);
+  for (std::size_t i = 0; i < options_.workers; ++i) {
+    workers_.push_back(std::make_unique<gateway_worker>(i, options_, stats_, limit_));
+  }
+  apply_listeners(config, std::move(fresh));
+}
+
+gateway::~gateway() {
+  if (admin_) admin_->stop();
+  for (auto& w : workers_) w->stop();
+}
+
+std::shared_ptr<const gateway_snapshot> gateway::current() const {
+  std::lock_guard lock(mutex_);
+  return snapshot_;
+}
+
+std::map<std::string, std::vector<net::listening_fd>> gateway::open_new_listeners(
+    const gateway_config& config) const {
+  std::map<std::string, std::vector<net::listening_fd>> fresh;
+  for (const auto& l : config.listeners) {
+    const auto open = listeners_.find(l.name);
+    if (open != listeners_.end() && open->second.config == l) continue;  // unchanged: keep it
+    fresh[l.name] =
+        net::open_reuseport_listeners(l.endpoint, options_.workers, options_.listen_backlog);
+  }
+  return fresh;
+}
+
+void gateway::apply_listeners(const gateway_config& config,
+                              std::map<std::string, std::vector<net::listening_fd>> fresh) {
+  for (auto it = listeners_.begin(); it != listeners_.end();) {
+    const bool kept = std::any_of(config.listeners.begin(), config.listeners.end(),
+                                  [&](const auto& l) { return l.name == it->first; });
+    if (kept) {
+      ++it;
+      continue;
+    }
+    for (auto& w : workers_) w->remove_listener(it->first);
+    log()->info("listener {}: closed ({})", it->first, net::to_string(it->second.local));
+    it = listeners_.erase(it);
+  }
+  for (auto& [name, fds] : fresh) {
+    const auto& l = *std::find_if(config.listeners.begin(), config.listeners.end(),
+                                  [&](const auto& c) { return c.name == name; });
+    const auto local = net::local_endpoint_of(fds.front().get());
+    for (std::size_t i = 0; i < workers_.size(); ++i) workers_[i]->add_listener(name, std::move(fds[i]));
+    listeners_[name] = {l, local};
+    log()->info("listener {}: listening on {}", name, net::to_string(local));
+  }
+  std::lock_guard lock(mutex_);
+  bound_.clear();
+  for (const auto& [name, l] : listeners_) bound_.emplace_back(name, l.local);
+}
+
+void gateway::reload() {
+  try {
+    auto config = load_gateway_config(routes_file_);
+    auto fresh = open_new_listeners(config);  // may throw: then nothing has changed yet
+    const auto version = stats_.config_version.value() + 1;
+    auto snapshot = std::make_shared<const gateway_snapshot>(std::move(config), stats_, version);
+    for (auto& w : workers_) w->publish(snapshot);
+    apply_listeners(snapshot->config(), std::move(fresh));
+    {
+      std::lock_guard lock(mutex_);
+      snapshot_ = snapshot;
+    }
+    stats_.config_version.inc();
+    stats_.reloads_ok.inc();
+    log()->info("reloaded {}: {} routes, {} clusters, {} listeners (config version {})",
+                routes_file_.string(), snapshot->config().routes.size(),
+                snapshot->config().clusters.size(), snapshot->config().listeners.size(), version);
+  } catch (const std::exception& e) {
+    stats_.reloads_failed.inc();
+    log()->error("reload failed, still serving config version {}: {}",
+                 stats_.config_version.value(), e.what());
+  }
+}
+
+int gateway::run() {
+  for (auto& w : workers_) w->start(snapshot_);
+  if (admin_) {
+    admin_->start();
+    const auto address = net::to_string(admin_->local_endpoint());
+    log()->info("admin: listening on {}", address);
+    if (!options_.admin_address_file.empty()) {
+      write_file_atomically(options_.admin_address_file, address + "\n");
+    }
+  }
+  ready_ = true;
+  log()->info("gateway ready: {} workers, {} routes, max {} connections, hello cap {} bytes / {} ms",
+              workers_.size(), snapshot_->config().routes.size(), limit_.max(),
+              options_.max_hello_bytes, options_.hello_timeout.count());
+
+  asio::io_context control(1);
+  asio::signal_set signals(control, SIGHUP, SIGTERM, SIGINT);
+  asio::steady_timer drain_timer(control);
+  std::chrono::steady_clock::time_point drain_deadline;
+  bool forced = false;
+
+  std::function<void()> poll_drain = [&] {
+    if (limit_.open() == 0) {
+      log()->info("drained: no connection left open");
+      control.stop();
+      return;
+    }
+    if (std::chrono::steady_clock::now() >= drain_deadline) {
+      log()->warn("drain timeout: closing {} connections still open", limit_.open());
+      for (auto& w : workers_) w->abort_relays();
+      forced = true;
+      drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    }
+    if (forced && std::chrono::steady_clock::now() >= drain_deadline) {
+      control.stop();  // what remains is being set up; stopping the workers closes it
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(50));
+    drain_timer.async_wait([&](auto error) {
+      if (!error) poll_drain();
+    });
+  };
+
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& error, int signal) {
+        if (error) return;
+        if (signal == SIGHUP) {
+          log()->info("SIGHUP: reloading {}", routes_file_.string());
+          reload();
+        } else if (!draining_) {
+          draining_ = true;
+          ready_ = false;
+          drain_deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
+          log()->info("{}: draining {} open connections (up to {} ms); signal again to stop now",
+                      signal == SIGTERM ? "SIGTERM" : "SIGINT", limit_.open(),
+                      options_.drain_timeout.count());
+          for (auto& w : workers_) w->stop_accepting();
+          poll_drain();
+        } else {
+          log()->warn("second stop signal: closing everything now");
+          for (auto& w : workers_) w->abort_relays();
+          control.stop();
+          return;
+        }
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+  control.run();
+
+  if (admin_) admin_->stop();
+  for (auto& w : workers_) w->stop();
+  log()->info("gateway stopped");
+  return 0;
+}
+
+net::admin_response gateway::admin(const net::admin_request& request) {
+  if (request.method != "GET" && request.method != "HEAD") {
+    return {405, "text/plain", "only GET is supported\n"};
+  }
+  if (request.path == "/ready") {
+    if (ready_) return {200, "text/plain", "ready\n"};
+    return {503, "text/plain", draining_ ? "draining\n" : "starting\n"};
+  }
+  if (request.path == "/stats") {
+    const auto snapshot = current();
+    return {200, "application/json", json::serialize(stats_.to_json(snapshot->route_clusters())) + "\n"};
+  }
+  if (request.path == "/stats/prometheus" || request.path == "/metrics") {
+    return {200, "text/plain; version=0.0.4", stats_.prometheus()};
+  }
+  if (request.path == "/config") {
+    const auto snapshot = current();
+    json::object out;
+    out["version"] = snapshot->version();
+    out["routes_file"] = routes_file_.string();
+    out["config"] = to_json(snapshot->config());
+    return {200, "application/json", json::serialize(out) + "\n"};
+  }
+  if (request.path == "/listeners") {
+    json::array out;
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, endpoint] : bound_) {
+      out.push_back({{"name", name}, {"address", net::to_string(endpoint)}});
+    }
+    return {200, "application/json", json::serialize(out) + "\n"};
+  }
+  if (request.path == "/") {
+    return {200, "text/plain",
+            "meshgate gateway admin\n"
+            "  /ready              200 when serving, 503 while starting or draining\n"
+            "  /stats              counters as JSON\n"
+            "  /stats/prometheus   counters in Prometheus text format (also /metrics)\n"
+            "  /config             the routes snapshot in force\n"
+            "  /listeners          the addresses listened on\n"};
+  }
+  return {404, "text/plain", "not found; GET / lists the endpoints\n"};
+}
+
+}  // namespace meshgate::gateway

@@ -1,0 +1,74 @@
+#pragma once
+// The gateway process: workers, configuration reloads, drain, and the admin endpoint.
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "gateway/connection_limit.h"
+#include "gateway/gateway_config.h"
+#include "gateway/gateway_options.h"
+#include "gateway/gateway_snapshot.h"
+#include "gateway/gateway_stats.h"
+#include "gateway/gateway_worker.h"
+#include "net/admin_server.h"
+
+namespace meshgate::gateway {
+
+class gateway {
+ public:
+  /// Loads the routes file and binds every listener and the admin endpoint, so that every
+  /// problem is reported before the gateway starts. Throws config_error (bad routes file)
+  /// or boost::system::system_error (an address cannot be bound).
+  gateway(gateway_options options, std::filesystem::path routes_file);
+  gateway(const gateway&) = delete;
+  gateway& operator=(const gateway&) = delete;
+  ~gateway();
+
+  /// Serves until SIGTERM or SIGINT, then drains. SIGHUP reloads the routes file. Returns
+  /// the process exit code.
+  int run();
+
+ private:
+  struct bound_listener {
+    listener_config config;         // as configured (port may be 0)
+    net::tcp_endpoint local;        // as bound
+  };
+
+  /// Re-reads the routes file; on any error keeps the current config and says why.
+  void reload();
+  /// Opens listening sockets for `config`'s listeners that are not open yet. Throws.
+  std::map<std::string, std::vector<net::listening_fd>> open_new_listeners(
+      const gateway_config& config) const;
+  void apply_listeners(const gateway_config& config,
+                       std::map<std::string, std::vector<net::listening_fd>> fresh);
+  net::admin_response admin(const net::admin_request& request);
+  std::shared_ptr<const gateway_snapshot> current() const;
+
+  gateway_options options_;
+  std::filesystem::path routes_file_;
+  gateway_stats stats_;
+  connection_limit limit_;
+  std::vector<std::unique_ptr<gateway_worker>> workers_;
+  std::map<std::string, bound_listener> listeners_;  // control thread only
+
+  mutable std::mutex mutex_;  // guards snapshot_ and bound_ for the admin thread
+  std::shared_ptr<const gateway_snapshot> snapshot_;
+  std::vector<std::pair<std::string, net::tcp_endpoint>> bound_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> draining_{false};
+  std::unique_ptr<net::admin_server> admin_;
+};
+
+/// CPUs this process may run on (its affinity mask), at least 1.
+std::size_t usable_cpus();
+
+/// Raises the soft descriptor limit to the hard one; returns the new soft limit.
+std::size_t raise_descriptor_limit();
+
+}  // namespace meshgate::gateway
