@@ -200,7 +200,7 @@ int gateway::run() {
     }
     if (std::chrono::steady_clock::now() >= drain_deadline) {
       log()->warn("drain timeout: closing {} connections still open", limit_.open());
-      for (auto& w : workers_) w->abort_relays();
+      for (auto& w : workers_) w->abort_connections();
       forced = true;
       drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     }
@@ -231,7 +231,7 @@ int gateway::run() {
           poll_drain();
         } else {
           log()->warn("second stop signal: closing everything now");
-          for (auto& w : workers_) w->abort_relays();
+          for (auto& w : workers_) w->abort_connections();
           control.stop();
           return;
         }

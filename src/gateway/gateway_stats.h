@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "net/tcp_relay.h"
+#include "net/relay.h"
 #include "stats/counter.h"
 #include "tls/client_hello_parser.h"
 

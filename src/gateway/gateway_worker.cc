@@ -1,28 +1,21 @@
 #include "gateway/gateway_worker.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
+#include <unistd.h>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <cstring>
 
 #include "common/logging.h"
-#include "gateway/gateway_session.h"
+#include "gateway/gateway_connection.h"
+#include "gateway/gateway_listener.h"
 
 namespace meshgate::gateway {
-
-namespace asio = boost::asio;
 
 namespace {
 const auto& log() {
   static const auto logger = module_logger("gateway");
   return logger;
 }
+constexpr auto accept_retry_delay = std::chrono::milliseconds(50);
 }  // namespace
 
 gateway_worker::gateway_worker(std::size_t index, const gateway_options& options,
@@ -32,115 +25,139 @@ gateway_worker::gateway_worker(std::size_t index, const gateway_options& options
       stats_(stats),
       limit_(limit),
       scratch_(options.relay_chunk_bytes),
-      // One thread runs this loop, and only it touches its sockets: no locking in the
-      // reactor's I/O path (posting from other threads stays safe).
-      io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
-      work_(io_.get_executor()) {}
+      hello_timers_(options.hello_timeout),
+      idle_timers_(options.idle_timeout),
+      retry_timers_(accept_retry_delay) {
+  loop_.add_timer_queue(hello_timers_);
+  loop_.add_timer_queue(idle_timers_);
+  loop_.add_timer_queue(retry_timers_);
+}
 
-gateway_worker::~gateway_worker() { stop(); }
+gateway_worker::~gateway_worker() {
+  stop();
+  // The thread is gone: close what is left, here, while the loop and queues still exist.
+  while (!connections_.empty()) delete &connections_.front();  // unlinks itself
+  for (auto& [name, l] : listeners_) delete l;
+  listeners_.clear();
+}
 
 void gateway_worker::start(std::shared_ptr<const gateway_snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
-  thread_ = std::thread([this] {
-    for (;;) {
-      try {
-        io_.run();
-        return;
-      } catch (const std::exception& e) {
-        // A handler threw: log it and keep serving the other connections.
-        log()->error("worker {}: {}", index_, e.what());
-      }
-    }
-  });
+  thread_ = std::thread([this] { loop_.run(); });
 }
 
 void gateway_worker::publish(std::shared_ptr<const gateway_snapshot> snapshot) {
-  asio::post(io_, [this, snapshot = std::move(snapshot)]() mutable {
-    snapshot_ = std::move(snapshot);
-  });
+  loop_.post([this, snapshot = std::move(snapshot)]() mutable { snapshot_ = std::move(snapshot); });
 }
 
 void gateway_worker::add_listener(const std::string& name, net::listening_fd fd) {
   auto owned = std::make_shared<net::listening_fd>(std::move(fd));
-  asio::post(io_, [this, name, owned] {
-    const auto endpoint = net::local_endpoint_of(owned->get());
-    auto l = std::make_shared<listener>(listener{name, asio::ip::tcp::acceptor(io_)});
-    l->acceptor.assign(endpoint.protocol(), owned->release());
-    if (auto old = listeners_.find(name); old != listeners_.end()) {
-      boost::system::error_code ignored;
-      old->second->acceptor.close(ignored);
+  loop_.post([this, name, owned] {
+    auto l = std::make_unique<gateway_listener>(*this, name, std::move(*owned));
+    if (const int error = l->start(); error != 0) {
+      log()->error("worker {}: cannot watch listener {}: {}", index_, name, std::strerror(error));
+      return;
     }
-    listeners_[name] = l;
-    asio::co_spawn(io_, accept_loop(l), asio::detached);
+    if (auto old = listeners_.find(name); old != listeners_.end()) {
+      old->second->close();
+      loop_.retire(old->second);
+    }
+    listeners_[name] = l.release();
   });
 }
 
 void gateway_worker::remove_listener(const std::string& name) {
-  asio::post(io_, [this, name] {
+  loop_.post([this, name] {
     if (auto it = listeners_.find(name); it != listeners_.end()) {
-      boost::system::error_code ignored;
-      it->second->acceptor.close(ignored);
+      it->second->close();
+      loop_.retire(it->second);
       listeners_.erase(it);
     }
   });
 }
 
 void gateway_worker::stop_accepting() {
-  asio::post(io_, [this] {
+  loop_.post([this] {
     for (auto& [name, l] : listeners_) {
-      boost::system::error_code ignored;
-      l->acceptor.close(ignored);
+      l->close();
+      loop_.retire(l);
     }
     listeners_.clear();
   });
 }
 
-void gateway_worker::abort_relays() {
-  asio::post(io_, [this] {
-    // abort() unlinks nothing by itself, but may end the last reference: walk a copy.
-    std::vector<std::shared_ptr<net::tcp_relay>> open;
-    for (auto& relay : relays_) open.push_back(relay.shared_from_this());
-    for (auto& relay : open) relay->abort(net::relay_end::aborted);
+void gateway_worker::abort_connections() {
+  loop_.post([this] {
+    while (!connections_.empty()) connections_.front().abort();  // unlinks itself
   });
 }
 
 void gateway_worker::stop() {
   if (!thread_.joinable()) return;
-  work_.reset();
-  io_.stop();
+  loop_.stop();
   thread_.join();
 }
 
-asio::awaitable<void> gateway_worker::accept_loop(std::shared_ptr<listener> l) {
-  auto& counters = this->counters();
-  for (;;) {
-    auto [error, socket] = co_await l->acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
-    if (error == asio::error::operation_aborted || !l->acceptor.is_open()) co_return;
-    if (error) {
-      // Typically out of descriptors. Back off briefly instead of spinning on a listener
-      // the kernel keeps reporting ready; established connections are unaffected.
-      counters.accept_errors.inc();
-      log()->warn("listener {}: accept failed: {}", l->name, error.message());
-      asio::steady_timer pause(io_, std::chrono::milliseconds(50));
-      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-      continue;
-    }
-    on_accept(std::move(socket));
+net::timer_queue& gateway_worker::connect_timers(std::chrono::milliseconds timeout) {
+  auto& queue = connect_timers_[timeout];
+  if (!queue) {
+    queue = std::make_unique<net::timer_queue>(timeout);
+    loop_.add_timer_queue(*queue);
+  }
+  return *queue;
+}
+
+void gateway_worker::on_accepted(int fd) noexcept {
+  auto& c = counters();
+  c.accepted.inc();
+  c.active.inc();
+  if (!limit_.try_acquire()) {
+    c.count_close(close_reason::connection_limit);
+    ::close(fd);
+    return;
+  }
+  auto* connection = new gateway_connection(*this, fd, snapshot_, connection_slot(limit_));
+  connections_.push_back(*connection);
+  connection->start();
+}
+
+bool gateway_worker::may_log() noexcept {
+  const auto now = loop_.now();
+  if (now - last_log_ < std::chrono::seconds(1)) {
+    ++suppressed_logs_;
+    return false;
+  }
+  if (suppressed_logs_ > 0) {
+    log()->warn("worker {}: {} more connection warnings in the last second (see /stats)",
+                index_, suppressed_logs_);
+  }
+  last_log_ = now;
+  suppressed_logs_ = 0;
+  return true;
+}
+
+void gateway_worker::log_refusal(close_reason reason, std::string_view server_name) {
+  if (log()->should_log(spdlog::level::debug)) {
+    log()->debug("refused a connection: {} (server name \"{}\")", to_string(reason), server_name);
   }
 }
 
-void gateway_worker::on_accept(asio::ip::tcp::socket socket) {
-  auto& counters = this->counters();
-  counters.accepted.inc();
-  counters.active.inc();
-  if (!limit_.try_acquire()) {
-    counters.count_close(close_reason::connection_limit);
-    return;  // `socket` closes here, at once
+void gateway_worker::log_connect_failure(const route& r, const net::tcp_endpoint& endpoint,
+                                         int error, std::size_t attempt, std::size_t attempts) {
+  if (!may_log()) return;
+  log()->warn("route {}: connect to {} failed: {} (attempt {} of {})", r.pattern,
+              net::to_string(endpoint), std::strerror(error), attempt, attempts);
+}
+
+void gateway_worker::log_upstream_unavailable(const route& r) {
+  if (!may_log()) return;
+  const auto& c = r.target->config();
+  if (c.endpoints.empty()) {
+    log()->warn("route {}: cluster {} has no endpoints; connection closed", r.pattern, c.name);
+  } else {
+    log()->warn("route {}: no endpoint of cluster {} answered; connection closed", r.pattern,
+                c.name);
   }
-  const int on = 1;
-  ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  std::make_shared<gateway_session>(*this, snapshot_, std::move(socket), connection_slot(limit_))
-      ->start();
 }
 
 }  // namespace meshgate::gateway

@@ -2,27 +2,29 @@
 // One worker thread of the gateway: an event loop, its own SO_REUSEPORT listeners, and the
 // connections they accepted.
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "gateway/connection_limit.h"
+#include "gateway/gateway_connection.h"
 #include "gateway/gateway_options.h"
 #include "gateway/gateway_snapshot.h"
 #include "gateway/gateway_stats.h"
+#include "net/event_loop.h"
 #include "net/relay_scratch.h"
 #include "net/reuseport_listener.h"
-#include "net/tcp_relay.h"
 
 namespace meshgate::gateway {
 
-/// The public calls are made from the gateway's control thread; each is posted to the
-/// worker's loop, so that everything a worker owns is touched by its own thread only.
+class gateway_connection;
+class gateway_listener;
+
+/// The public calls without a "worker thread" note are made from the gateway's control
+/// thread; each is posted to the worker's loop, so that everything a worker owns is only
+/// ever touched by its own thread.
 class gateway_worker {
  public:
   gateway_worker(std::size_t index, const gateway_options& options, gateway_stats& stats,
@@ -40,38 +42,51 @@ class gateway_worker {
   void remove_listener(const std::string& name);
   /// Closes every listener; open connections go on (the first step of a drain).
   void stop_accepting();
-  /// Ends every relay still open, counting them as drained.
-  void abort_relays();
+  /// Closes every connection still open, counting them as drained.
+  void abort_connections();
   /// Stops the loop and joins the thread; whatever is still open is closed.
   void stop();
 
-  // For the sessions of this worker, on its thread.
+  // Worker thread: for the listeners and connections of this worker.
+  void on_accepted(int fd) noexcept;
+  void retire(net::retirable* object) { loop_.retire(object); }
   std::size_t index() const noexcept { return index_; }
   const gateway_options& options() const noexcept { return options_; }
   worker_counters& counters() noexcept { return stats_.worker(index_); }
+  net::event_loop& loop() noexcept { return loop_; }
   net::relay_scratch& scratch() noexcept { return scratch_; }
-  boost::asio::io_context& io() noexcept { return io_; }
-  void track(net::tcp_relay& relay) noexcept { relays_.push_back(relay); }
+  net::timer_queue& hello_timers() noexcept { return hello_timers_; }
+  net::timer_queue& idle_timers() noexcept { return idle_timers_; }
+  net::timer_queue& retry_timers() noexcept { return retry_timers_; }
+  /// The queue for connect attempts of this timeout (one per distinct cluster setting).
+  net::timer_queue& connect_timers(std::chrono::milliseconds timeout);
+
+  // Worker thread: warnings about single connections, at most one per second per worker
+  // (the counters have every case).
+  void log_refusal(close_reason reason, std::string_view server_name);
+  void log_connect_failure(const route& r, const net::tcp_endpoint& endpoint, int error,
+                           std::size_t attempt, std::size_t attempts);
+  void log_upstream_unavailable(const route& r);
 
  private:
-  struct listener {
-    std::string name;
-    boost::asio::ip::tcp::acceptor acceptor;
-  };
-  boost::asio::awaitable<void> accept_loop(std::shared_ptr<listener> l);
-  void on_accept(boost::asio::ip::tcp::socket socket);
+  bool may_log() noexcept;
 
   std::size_t index_;
   const gateway_options& options_;
   gateway_stats& stats_;
   connection_limit& limit_;
-  // Declared before io_ so that they outlive the connections io_ destroys at the end.
+  net::event_loop loop_;
   net::relay_scratch scratch_;
-  net::relay_list relays_;
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  net::timer_queue hello_timers_;
+  net::timer_queue idle_timers_;
+  net::timer_queue retry_timers_;  // listeners pausing after accept() failed
+  std::map<std::chrono::milliseconds, std::unique_ptr<net::timer_queue>> connect_timers_;
   std::shared_ptr<const gateway_snapshot> snapshot_;
-  std::map<std::string, std::shared_ptr<listener>> listeners_;
+  boost::intrusive::list<gateway_connection, boost::intrusive::constant_time_size<false>>
+      connections_;
+  std::map<std::string, gateway_listener*> listeners_;
+  net::steady_clock::time_point last_log_{};
+  std::size_t suppressed_logs_ = 0;
   std::thread thread_;
 };
 

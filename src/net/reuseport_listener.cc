@@ -1,6 +1,7 @@
 #include "net/reuseport_listener.h"
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,6 +26,9 @@ listening_fd open_one(const tcp_endpoint& endpoint, int backlog) {
       ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
     throw_errno(errno, "setsockopt SO_REUSEPORT on", endpoint);
   }
+  // Accepted sockets inherit TCP_NODELAY from the listener on Linux: relayed TLS records
+  // never wait for Nagle, and no connection pays a setsockopt for it.
+  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
   if (::bind(fd.get(), endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0) {
     throw_errno(errno, "bind", endpoint);
   }

@@ -54,6 +54,7 @@ class client_hello_parser {
   hello_status parse(std::span<const std::uint8_t> wire);
 
   hello_error error() const noexcept { return error_; }
+  std::size_t max_hello_bytes() const noexcept { return max_hello_bytes_; }
   /// The first host_name of the server_name extension, in lower case (valid once complete).
   const std::string& server_name() const noexcept { return server_name_; }
 
