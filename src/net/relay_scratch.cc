@@ -10,6 +10,7 @@ relay_scratch::relay_scratch(std::size_t chunk_bytes, std::size_t max_spares)
 }
 
 std::unique_ptr<std::byte[]> relay_scratch::take_spare() {
+  ++in_use_;
   if (spares_.empty()) return std::make_unique_for_overwrite<std::byte[]>(chunk_bytes_);
   auto spare = std::move(spares_.back());
   spares_.pop_back();
@@ -17,6 +18,7 @@ std::unique_ptr<std::byte[]> relay_scratch::take_spare() {
 }
 
 void relay_scratch::give_back(std::unique_ptr<std::byte[]> spare) noexcept {
+  --in_use_;
   if (spares_.size() < max_spares_) spares_.push_back(std::move(spare));  // else freed here
 }
 

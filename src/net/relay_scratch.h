@@ -22,12 +22,15 @@ class relay_scratch {
   /// A buffer of chunk_bytes() for bytes that could not be written yet.
   std::unique_ptr<std::byte[]> take_spare();
   void give_back(std::unique_ptr<std::byte[]> spare) noexcept;
+  /// Spares taken and not given back: connections waiting for a slow reader right now.
+  std::size_t spares_in_use() const noexcept { return in_use_; }
 
  private:
   std::size_t chunk_bytes_;
   std::size_t max_spares_;
   std::unique_ptr<std::byte[]> chunk_;
   std::vector<std::unique_ptr<std::byte[]>> spares_;
+  std::size_t in_use_ = 0;
 };
 
 }  // namespace meshgate::net

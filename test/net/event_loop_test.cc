@@ -1,0 +1,123 @@
+// The data plane's loop: timers in order without a heap, work posted from other threads,
+// yielded work resumed, deferred deletion.
+
+#include "net/event_loop.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+namespace meshgate::net {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct recording_timer final : timer_handler {
+  recording_timer(std::vector<int>& fired, int number) : log(fired), id(number) {}
+  void on_timer() noexcept override { log.push_back(id); }
+  std::vector<int>& log;
+  int id;
+  timer t{*this};
+};
+
+TEST(timer_queue, fires_timers_in_deadline_order_and_only_when_due) {
+  timer_queue q(100ms);
+  std::vector<int> fired;
+  recording_timer a(fired, 1), b(fired, 2), c(fired, 3);
+  const auto t0 = steady_clock::now();
+  q.arm(a.t, t0);
+  q.arm(b.t, t0 + 10ms);
+  q.arm(c.t, t0 + 20ms);
+  EXPECT_EQ(q.next(), t0 + 100ms);
+  q.expire(t0 + 99ms);
+  EXPECT_TRUE(fired.empty());
+  q.expire(t0 + 110ms);
+  EXPECT_EQ(fired, (std::vector<int>{1, 2}));
+  EXPECT_TRUE(c.t.armed());
+  q.expire(t0 + 1s);
+  EXPECT_EQ(fired, (std::vector<int>{1, 2, 3}));
+  EXPECT_FALSE(q.next());
+}
+
+TEST(timer_queue, cancels_and_moves_timers) {
+  timer_queue q(100ms);
+  std::vector<int> fired;
+  recording_timer a(fired, 1), b(fired, 2), c(fired, 3);
+  const auto t0 = steady_clock::now();
+  q.arm(a.t, t0);
+  q.arm(b.t, t0 + 10ms);
+  q.arm(c.t, t0 + 20ms);
+  b.t.cancel();
+  q.arm(a.t, t0 + 30ms);                // re-arming moves a to the back
+  q.arm_at(c.t, t0 + 50ms);             // an earlier deadline goes in order from the tail
+  EXPECT_EQ(q.next(), t0 + 50ms);
+  q.expire(t0 + 1s);
+  EXPECT_EQ(fired, (std::vector<int>{3, 1}));
+}
+
+TEST(timer_queue, is_left_by_a_destroyed_timer) {
+  timer_queue q(100ms);
+  std::vector<int> fired;
+  {
+    recording_timer a(fired, 1);
+    q.arm(a.t, steady_clock::now());
+  }
+  EXPECT_FALSE(q.next());
+}
+
+TEST(event_loop, runs_posted_work_and_stops_from_another_thread) {
+  event_loop loop;
+  std::atomic<int> ran{0};
+  std::thread runner([&] { loop.run(); });
+  for (int i = 0; i < 100; ++i) loop.post([&] { ++ran; });
+  loop.post([&] { loop.stop(); });
+  runner.join();
+  EXPECT_EQ(ran, 100);
+}
+
+TEST(event_loop, wakes_for_a_timer_without_events) {
+  event_loop loop;
+  timer_queue q(20ms);
+  loop.add_timer_queue(q);
+  struct stopper final : timer_handler {
+    explicit stopper(event_loop& l) : loop(l) {}
+    void on_timer() noexcept override {
+      fired = true;
+      loop.stop();
+    }
+    event_loop& loop;
+    bool fired = false;
+    timer t{*this};
+  } s(loop);
+  const auto start = steady_clock::now();
+  loop.post([&] { q.arm(s.t, loop.now()); });
+  loop.run();
+  EXPECT_TRUE(s.fired);
+  EXPECT_GE(steady_clock::now() - start, 20ms);
+}
+
+TEST(event_loop, resumes_yielded_work_and_deletes_retired_objects_after_the_iteration) {
+  event_loop loop;
+  static int alive = 0;
+  struct worker final : ready_handler, retirable {
+    explicit worker(event_loop& l) : loop(l) { ++alive; }
+    ~worker() override { --alive; }
+    void on_ready() noexcept override {
+      if (++turns < 3) return loop.schedule(*this);
+      loop.retire(this);
+      EXPECT_EQ(alive, 1);  // still there until the iteration ends
+      loop.post([this_loop = &loop] { this_loop->stop(); });
+    }
+    event_loop& loop;
+    int turns = 0;
+  };
+  auto* w = new worker(loop);
+  loop.post([&] { loop.schedule(*w); });
+  loop.run();
+  EXPECT_EQ(alive, 0);
+}
+
+}  // namespace
+}  // namespace meshgate::net
