@@ -75,12 +75,14 @@ class gateway_worker {
   const gateway_options& options_;
   gateway_stats& stats_;
   connection_limit& limit_;
-  net::event_loop loop_;
+  // Declared before loop_ so that they outlive it: objects the loop still has to delete
+  // when it is destroyed give spares back and leave timer queues.
   net::relay_scratch scratch_;
   net::timer_queue hello_timers_;
   net::timer_queue idle_timers_;
   net::timer_queue retry_timers_;  // listeners pausing after accept() failed
   std::map<std::chrono::milliseconds, std::unique_ptr<net::timer_queue>> connect_timers_;
+  net::event_loop loop_;
   std::shared_ptr<const gateway_snapshot> snapshot_;
   boost::intrusive::list<gateway_connection, boost::intrusive::constant_time_size<false>>
       connections_;

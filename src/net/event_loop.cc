@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <boost/system/system_error.hpp>
+
+#include "common/logging.h"
 #include <cerrno>
 
 namespace meshgate::net {
@@ -113,7 +115,14 @@ void event_loop::run_posted() noexcept {
     std::lock_guard lock(posted_mutex_);
     tasks.swap(posted_);
   }
-  for (auto& task : tasks) task();
+  for (auto& task : tasks) {
+    try {
+      task();
+    } catch (const std::exception& e) {
+      // A task that fails must not take the worker's connections down with it.
+      module_logger("net")->error("event loop: a posted task failed: {}", e.what());
+    }
+  }
 }
 
 int event_loop::wait_timeout_ms() const noexcept {

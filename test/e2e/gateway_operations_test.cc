@@ -74,6 +74,26 @@ TEST_F(gateway_operations, reloads_routes_on_sighup_without_dropping_connections
   EXPECT_EQ(gw.closed("reset"), 0u);
 }
 
+// Listeners are reconciled by name on reload: a new one opens, a removed one closes, and
+// connections accepted by the removed one go on.
+TEST_F(gateway_operations, opens_and_closes_listeners_on_reload) {
+  gateway_process gw(dir, routes_json({{bench_sni, "echo"}}, {{"echo", {echo.address()}}}));
+  const auto wan = gw.listener("wan");
+  auto on_wan = relayed_connection(wan);
+  auto two = boost::json::parse(routes_json({{bench_sni, "echo"}}, {{"echo", {echo.address()}}}));
+  auto& listeners = two.at("listeners").as_array();
+  listeners.push_back(boost::json::object{{"name", "lan"}, {"address", "127.0.0.1"}, {"port", 0}});
+  gw.reload(boost::json::serialize(two));
+  const auto lan = gw.listener("lan");
+  EXPECT_EQ(gw.listener("wan"), wan);  // unchanged: the same socket
+  auto on_lan = relayed_connection(lan);
+  listeners.erase(listeners.begin());  // only "lan" now
+  gw.reload(boost::json::serialize(two));
+  EXPECT_TRUE(eventually([&] { return !connect_tcp(wan); }));
+  EXPECT_TRUE(still_relays(on_wan.get(), "accepted by a listener that is gone"));
+  EXPECT_TRUE(still_relays(relayed_connection(lan).get()));
+}
+
 TEST_F(gateway_operations, keeps_its_config_when_a_reload_is_bad) {
   gateway_process gw(dir, routes_json({{bench_sni, "echo"}}, {{"echo", {echo.address()}}}));
   gw.reload(R"({"listeners": [], "routes": [], "clusters": {}})");
