@@ -107,10 +107,11 @@ void relay::pump(pump_state& p) noexcept {
   loop_.schedule(*this);
 }
 
-// Writes what it can; parks the rest in a spare. False when the pump must stop (waiting
-// for room, or the relay ended).
-bool relay::write(pump_state& p, const std::byte* data, std::size_t length) noexcept {
+// Sends what `to` takes now; counts it. Sets `failed` (and ends the relay) on an error.
+std::size_t relay::send_some(pump_state& p, const std::byte* data, std::size_t length,
+                             bool& failed) noexcept {
   std::size_t sent = 0;
+  failed = false;
   while (sent < length && p.to->ready.writable) {
     const ssize_t n = ::send(p.to->fd, data + sent, length - sent, MSG_NOSIGNAL);
     if (n > 0) {
@@ -120,39 +121,36 @@ bool relay::write(pump_state& p, const std::byte* data, std::size_t length) noex
     } else if (n < 0 && would_block(errno)) {
       p.to->ready.writable = false;
     } else {
-      end(relay_end::reset);
-      return false;
+      failed = true;
+      break;
     }
   }
   if (sent > 0) observer_.on_relayed(p.direction, sent);
+  if (failed) end(relay_end::reset);
+  return sent;
+}
+
+// Writes what it can; parks the rest in a spare. False when the pump must stop (waiting
+// for room, or the relay ended).
+bool relay::write(pump_state& p, const std::byte* data, std::size_t length) noexcept {
+  bool failed = false;
+  const std::size_t sent = send_some(p, data, length, failed);
+  if (failed) return false;
   if (sent == length) return true;
-  if (!p.pending) p.pending = scratch_.take_spare();
+  p.pending = scratch_.take_spare();
   std::memcpy(p.pending.get(), data + sent, length - sent);
   p.pending_offset = 0;
   p.pending_length = length - sent;
   return false;  // on_io resumes this pump when `to` becomes writable
 }
 
+// Sends the parked bytes. True once they are all gone (and the spare given back).
 bool relay::flush(pump_state& p) noexcept {
-  std::size_t sent = 0;
-  while (sent < p.pending_length && p.to->ready.writable) {
-    const ssize_t n = ::send(p.to->fd, p.pending.get() + p.pending_offset + sent,
-                             p.pending_length - sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<std::size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && would_block(errno)) {
-      p.to->ready.writable = false;
-    } else {
-      end(relay_end::reset);
-      return false;
-    }
-  }
-  if (sent > 0) {
-    last_activity_ = loop_.now();
-    observer_.on_relayed(p.direction, sent);
-  }
+  bool failed = false;
+  const std::size_t sent =
+      send_some(p, p.pending.get() + p.pending_offset, p.pending_length, failed);
+  if (failed) return false;
+  if (sent > 0) last_activity_ = loop_.now();
   p.pending_offset += sent;
   p.pending_length -= sent;
   if (p.pending_length > 0) return false;

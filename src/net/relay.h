@@ -91,6 +91,8 @@ class relay final : public ready_handler {
 
   void on_ready() noexcept override;
   void pump(pump_state& p) noexcept;
+  std::size_t send_some(pump_state& p, const std::byte* data, std::size_t length,
+                        bool& failed) noexcept;
   bool write(pump_state& p, const std::byte* data, std::size_t length) noexcept;
   bool flush(pump_state& p) noexcept;
   void on_eof(pump_state& p) noexcept;
