@@ -23,7 +23,7 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
     cp "fuzz/corpus/$name"/* "$work/"
     # A crash, leak or sanitizer report fails the run; the reproducer lands in build/fuzz.
     "$fuzzer" "$work" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
-      -artifact_prefix="build/fuzz/$name-" 2>&1 | tail -4
+      -artifact_prefix="build/fuzz/$name-" 2>&1 | grep -E "^(Done|stat::)"
     rm -rf "$work"
   done
 fi
