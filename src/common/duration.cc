@@ -1,44 +1,54 @@
 #include "common/duration.h"
 
 #include <cctype>
-#include <limits>
+#include <cmath>
 
 namespace meshgate {
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  // Go's time.ParseDuration grammar, without signs: [0-9]+(.[0-9]+)?unit, repeated.
   if (text.empty()) return std::nullopt;
-  constexpr std::int64_t limit = std::numeric_limits<std::int64_t>::max() / 4;
-  std::int64_t total = 0;
+  double total_ms = 0;
   while (!text.empty()) {
-    std::int64_t number = 0;
-    std::size_t digits = 0;
-    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
-      number = number * 10 + (text[digits] - '0');
-      if (number > limit / 3'600'000) return std::nullopt;
-      ++digits;
+    std::size_t i = 0;
+    double number = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+      number = number * 10 + (text[i++] - '0');
     }
-    if (digits == 0) return std::nullopt;
-    text.remove_prefix(digits);
-    std::int64_t scale = 0;
-    if (text.starts_with("ms")) {
-      scale = 1;
-      text.remove_prefix(2);
-    } else if (text.starts_with("s")) {
-      scale = 1000;
-      text.remove_prefix(1);
-    } else if (text.starts_with("m")) {
-      scale = 60'000;
-      text.remove_prefix(1);
-    } else if (text.starts_with("h")) {
-      scale = 3'600'000;
-      text.remove_prefix(1);
-    } else {
+    const bool had_integer = i > 0;
+    if (i < text.size() && text[i] == '.') {
+      double scale = 0.1;
+      ++i;
+      const std::size_t start = i;
+      while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+        number += (text[i++] - '0') * scale;
+        scale /= 10;
+      }
+      if (i == start && !had_integer) return std::nullopt;
+    } else if (!had_integer) {
       return std::nullopt;
     }
-    total += number * scale;
-    if (total > limit) return std::nullopt;
+    text.remove_prefix(i);
+    double unit_ms = 0;
+    for (const auto& [name, ms] : {std::pair<std::string_view, double>{"ns", 1e-6},
+                                   {"us", 1e-3},
+                                   {"\xc2\xb5s", 1e-3},  // µs
+                                   {"ms", 1},
+                                   {"s", 1000},
+                                   {"m", 60'000},
+                                   {"h", 3'600'000}}) {
+      // "ms" before "m" and "s": the longest unit that matches.
+      if (text.starts_with(name) && (name != "m" || !text.starts_with("ms"))) {
+        unit_ms = ms;
+        text.remove_prefix(name.size());
+        break;
+      }
+    }
+    if (unit_ms == 0) return std::nullopt;
+    total_ms += number * unit_ms;
+    if (total_ms > 1e15) return std::nullopt;
   }
-  return std::chrono::milliseconds(total);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(total_ms)));
 }
 
 std::string format_duration(std::chrono::milliseconds value) {

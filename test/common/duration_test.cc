@@ -15,10 +15,15 @@ TEST(duration, parses_units_and_sums) {
   EXPECT_EQ(parse_duration("1m30s"), 90s);
   EXPECT_EQ(parse_duration("2h"), 2h);
   EXPECT_EQ(parse_duration("0s"), 0ms);
+  EXPECT_EQ(parse_duration("1.5s"), 1500ms);
+  EXPECT_EQ(parse_duration("90m"), 5'400'000ms);
+  EXPECT_EQ(parse_duration("2h45m"), 9'900'000ms);
+  EXPECT_EQ(parse_duration("1500us"), 2ms);  // rounded
+  EXPECT_EQ(parse_duration(".5s"), 500ms);
 }
 
 TEST(duration, refuses_bare_numbers_and_unknown_units) {
-  for (const char* text : {"", "10", "s", "10x", "1.5s", "-1s", "10 s", "99999999999999h"}) {
+  for (const char* text : {"", "10", "s", "10x", "1.s.", ".s", "-1s", "10 s", "99999999999999h"}) {
     EXPECT_FALSE(parse_duration(text)) << text;
   }
 }
