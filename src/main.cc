@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <functional>
 #include <vector>
 
 #include "cli/commands.h"
@@ -17,9 +18,20 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_flag("-h,--help", "Print this help and exit");
   meshgate::cli::command_runner run;
+  meshgate::cli::add_server_command(app, run);
   meshgate::cli::add_gateway_command(app, run);
+  meshgate::cli::add_services_command(app, run);
+  meshgate::cli::add_config_command(app, run);
+  meshgate::cli::add_catalog_command(app, run);
   meshgate::cli::add_version_command(app, run);
-  for (auto* sub : app.get_subcommands({})) sub->set_help_flag("-h,--help", "Print help and exit");
+  // -help on every command and subcommand, as in Consul.
+  std::function<void(CLI::App*)> help = [&](CLI::App* a) {
+    for (auto* sub : a->get_subcommands({})) {
+      sub->set_help_flag("-h,--help", "Print help and exit");
+      help(sub);
+    }
+  };
+  help(&app);
 
   const auto args = meshgate::cli::normalize_flags(argc, argv);
   std::vector<const char*> pointers;

@@ -184,7 +184,8 @@ health_check health_check_from_json(const json::value& stored) {
     for (const auto& [k, v] : definition->as_object()) flat[k] = v;
   }
   in.done();
-  json_reader d(flat, "stored check definition");
+  const json::value flat_value(std::move(flat));
+  json_reader d(flat_value, "stored check definition");
   h.definition = decode_check(d);
   return h;
 }

@@ -27,6 +27,8 @@ class json_reader {
  public:
   /// `path` names this object in messages ("Proxy.Upstreams[1]"); "" for the top.
   json_reader(const boost::json::value& value, std::string path);
+  /// The reader keeps a pointer into `value`: a temporary would not outlive it.
+  json_reader(boost::json::value&& value, std::string path) = delete;
 
   bool has(std::string_view field) const;
   const boost::json::value* find(std::string_view field);

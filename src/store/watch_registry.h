@@ -35,6 +35,8 @@ class watch_registry {
     handle(handle&&) noexcept = default;
     handle& operator=(handle&&) noexcept = default;
     ~handle();
+    /// False when wait() found the topics already past the index (nothing to wait for).
+    explicit operator bool() const noexcept { return state_ != nullptr; }
 
    private:
     friend class watch_registry;

@@ -179,3 +179,31 @@ TEST(service_registration, numbers_several_checks_and_accepts_nanosecond_duratio
 
 }  // namespace
 }  // namespace meshgate::catalog
+
+namespace meshgate::catalog {
+namespace {
+
+// A stored check reads back as the check that was registered, every kind of it.
+TEST(health_check, round_trips_through_its_stored_form) {
+  const auto r = decode(R"({"Name": "web", "Checks": [
+      {"TTL": "30s", "Notes": "n"},
+      {"TCP": "127.0.0.1:80", "Interval": "5s", "Timeout": "1s", "DeregisterCriticalServiceAfter": "1m"},
+      {"HTTP": "http://127.0.0.1/h", "Method": "POST", "Header": {"X-A": ["1", "2"]}, "Interval": "10s",
+       "SuccessBeforePassing": 2, "FailuresBeforeCritical": 3, "TLSSkipVerify": true}]})");
+  for (const auto& def : r.checks) {
+    health_check h;
+    h.definition = def;
+    h.node = "n1";
+    h.service_id = "web";
+    h.service_name = "web";
+    h.status = check_status::warning;
+    h.output = "out";
+    const json::value stored = to_json(h);
+    const auto again = health_check_from_json(stored);
+    EXPECT_EQ(json::serialize(to_json(again)), json::serialize(stored));
+    EXPECT_EQ(again.status, check_status::warning);
+  }
+}
+
+}  // namespace
+}  // namespace meshgate::catalog
