@@ -36,7 +36,7 @@ int list(const catalog_flags& f, const std::string& path, bool services) {
         std::cout << "\n";
       }
     } else {
-      for (const auto& dc : v.as_array()) std::cout << dc.as_string() << "\n";
+      for (const auto& dc : v.as_array()) std::cout << std::string_view(dc.as_string()) << "\n";
     }
     return exit_ok;
   } catch (const std::exception& e) {

@@ -110,7 +110,8 @@ int list(const config_flags& f) {
   try {
     const auto r = f.http.client().request("GET", "/v1/config/" + f.kind);
     if (!r.ok()) return fail("listing config entries", r.error_message());
-    for (const auto& e : json::parse(r.body).as_array()) std::cout << e.at("Name").as_string() << "\n";
+    const auto entries = json::parse(r.body);
+    for (const auto& e : entries.as_array()) std::cout << std::string_view(e.at("Name").as_string()) << "\n";
     return exit_ok;
   } catch (const std::exception& e) {
     return fail("listing config entries", e.what());

@@ -39,9 +39,9 @@ asio::awaitable<std::uint64_t> block_until_changed(store::watch_registry& watche
                                                    const std::vector<std::string>& topics,
                                                    const query_options& options) {
   const auto current = [&] { return std::max<std::uint64_t>(1, watches.index_of(topics)); };
-  if (!options.index || *options.index == 0 || watches.index_of(topics) < *options.index) {
-    co_return current();
-  }
+  // No index: answer now. An index ahead of ours (the server restarted, or the client
+  // invented it): answer now too, so the client starts over from what we have.
+  if (!options.index || *options.index == 0 || current() < *options.index) co_return current();
   // Jitter spreads the answers of many clients that started waiting together.
   thread_local std::mt19937_64 random{std::random_device{}()};
   const auto jitter = std::chrono::milliseconds(

@@ -115,17 +115,24 @@ bool peer_closes(int fd, std::chrono::milliseconds timeout) {
 }
 
 std::optional<http_reply> http_get(const std::string& address, const std::string& path) {
+  return http_request(address, "GET", path);
+}
+
+std::optional<http_reply> http_request(const std::string& address, const std::string& method,
+                                       const std::string& path, const std::string& body) {
   auto fd = connect_tcp(address);
   if (!fd) return std::nullopt;
-  if (!send_all(fd.get(), "GET " + path + " HTTP/1.0\r\nHost: " + address + "\r\n\r\n")) {
+  if (!send_all(fd.get(), method + " " + path + " HTTP/1.0\r\nHost: " + address +
+                              "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body)) {
     return std::nullopt;
   }
   bool closed = false;
   const auto response = recv_until_close(fd.get(), closed);
+  if (!closed) return std::nullopt;
   const auto space = response.find(' ');
-  const auto body = response.find("\r\n\r\n");
-  if (space == std::string::npos || body == std::string::npos) return std::nullopt;
-  return http_reply{std::stoi(response.substr(space + 1, 3)), response.substr(body + 4)};
+  const auto header_end = response.find("\r\n\r\n");
+  if (space == std::string::npos || header_end == std::string::npos) return std::nullopt;
+  return http_reply{std::stoi(response.substr(space + 1, 3)), response.substr(header_end + 4)};
 }
 
 }  // namespace meshgate::test

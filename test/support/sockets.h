@@ -48,5 +48,8 @@ struct http_reply {
   std::string body;
 };
 std::optional<http_reply> http_get(const std::string& address, const std::string& path);
+/// Any method, with a body; nullopt if the server is unreachable or the answer cut short.
+std::optional<http_reply> http_request(const std::string& address, const std::string& method,
+                                       const std::string& path, const std::string& body = {});
 
 }  // namespace meshgate::test
