@@ -63,7 +63,7 @@ asio::awaitable<api_response> update_ttl_check(server_context& ctx, const api_re
   if (output.size() > 4096) output.resize(4096);
   std::optional<store::transaction> txn;
   ctx.store.read([&](const store::state_view& state) { txn = check_update_transaction(state, id, status, output); });
-  ctx.checks.ttl_touched(id);  // the deadline restarts whether or not the status changed
+  ctx.checks.ttl_touched(id, status);  // the deadline restarts whether or not the status changed
   if (txn) {
     const auto result = co_await commit(ctx.store, std::move(*txn));
     if (!result.error.empty()) throw api_error(500, "could not store the check status: " + result.error);

@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
+#include "catalog/check_state.h"
 #include "common/duration.h"
 #include "common/logging.h"
 #include "server/blocking_query.h"
@@ -51,15 +52,18 @@ std::pair<std::string, std::string> split_host_port(const std::string& address, 
 
 struct health_checker::runner {
   runner(asio::any_io_executor ex, std::string check_id, catalog::health_check c, std::string fingerprint)
-      : id(std::move(check_id)), check(std::move(c)), definition(std::move(fingerprint)), timer(ex) {}
+      : id(std::move(check_id)),
+        check(std::move(c)),
+        definition(std::move(fingerprint)),
+        timer(ex),
+        state(check.status, check.definition.success_before_passing, check.definition.failures_before_critical,
+              std::chrono::steady_clock::now()) {}
   std::string id;
-  catalog::health_check check;  // as stored when the runner started (status updated as reported)
+  catalog::health_check check;  // as stored when the runner started
   std::string definition;       // serialized definition: a change restarts the runner
   asio::steady_timer timer;
+  catalog::check_state state;
   bool stopped = false;
-  int successes = 0;
-  int failures = 0;
-  std::optional<std::chrono::steady_clock::time_point> critical_since;
 };
 
 health_checker::health_checker(asio::io_context& io, store::record_store& store)
@@ -83,9 +87,12 @@ void health_checker::stop() {
   });
 }
 
-void health_checker::ttl_touched(const std::string& check_id) {
-  asio::post(strand_, [this, check_id] {
-    if (auto it = runners_.find(check_id); it != runners_.end()) it->second->timer.cancel();
+void health_checker::ttl_touched(const std::string& check_id, check_status status) {
+  asio::post(strand_, [this, check_id, status] {
+    if (auto it = runners_.find(check_id); it != runners_.end()) {
+      it->second->state.observe(status, std::chrono::steady_clock::now());
+      it->second->timer.cancel();
+    }
   });
 }
 
@@ -125,7 +132,6 @@ void health_checker::reconcile(const std::map<std::string, json::value>& checks)
     auto check = catalog::health_check_from_json(value);
     auto fingerprint = json::serialize(value.at("Definition")) + std::string(value.at("Type").as_string());
     auto r = std::make_shared<runner>(strand_, id, std::move(check), std::move(fingerprint));
-    if (r->check.status == check_status::critical) r->critical_since = std::chrono::steady_clock::now();
     runners_.emplace(id, r);
     if (r->check.definition.type == catalog::check_type::ttl) {
       asio::co_spawn(strand_, run_ttl(r), asio::detached);
@@ -148,8 +154,7 @@ asio::awaitable<void> health_checker::run_ttl(std::shared_ptr<runner> r) {
     auto [ec] = co_await r->timer.async_wait(as_tuple(use_awaitable));
     if (r->stopped) co_return;
     if (ec == asio::error::operation_aborted) {
-      expired = false;  // touched
-      r->critical_since.reset();
+      expired = false;  // touched: the API wrote the new status itself
       continue;
     }
     expired = true;
@@ -244,25 +249,14 @@ asio::awaitable<std::pair<check_status, std::string>> health_checker::probe(cons
 }
 
 asio::awaitable<void> health_checker::report(runner& r, check_status status, std::string output) {
-  const auto& d = r.check.definition;
-  // Thresholds: a flapping result must repeat before it changes the reported status.
-  if (status == check_status::passing) {
-    r.failures = 0;
-    if (++r.successes < std::max(1, d.success_before_passing) && r.check.status != check_status::passing) co_return;
-  } else if (status == check_status::critical) {
-    r.successes = 0;
-    if (++r.failures < std::max(1, d.failures_before_critical) && r.check.status != check_status::critical) co_return;
-  }
-  if (status == check_status::critical) {
-    if (!r.critical_since) r.critical_since = std::chrono::steady_clock::now();
-  } else {
-    r.critical_since.reset();
-  }
+  // The reported status changes only as the thresholds allow; the output is kept fresh
+  // whenever the status it explains is the reported one.
+  const auto changed = r.state.observe(status, std::chrono::steady_clock::now());
+  if (!changed && status != r.state.reported()) co_return;
   std::optional<store::transaction> txn;
   store_.read([&](const store::state_view& state) {
-    txn = check_update_transaction(state, r.id, status, output);
+    txn = check_update_transaction(state, r.id, r.state.reported(), output);
   });
-  r.check.status = status;
   if (!txn) co_return;
   const auto result = co_await commit(store_, std::move(*txn));
   if (!result.error.empty()) log()->warn("check {}: could not record its status: {}", r.id, result.error);
@@ -277,7 +271,7 @@ asio::awaitable<void> health_checker::reap() {
     std::vector<std::pair<std::string, std::string>> doomed;  // (service id, why)
     for (const auto& [id, r] : runners_) {
       const auto after = r->check.definition.deregister_critical_service_after;
-      if (after.count() > 0 && r->critical_since && now - *r->critical_since >= after) {
+      if (after.count() > 0 && r->state.critical_for(after, now)) {
         doomed.emplace_back(r->check.service_id,
                             "check " + id + " critical for more than " + format_duration(after));
       }

@@ -28,8 +28,9 @@ class health_checker {
   /// Starts following the checks table: a runner per check, added and removed as checks are.
   void start();
   void stop();
-  /// A TTL check heard from its service (check/pass, warn, fail): its deadline restarts.
-  void ttl_touched(const std::string& check_id);
+  /// A TTL check heard from its service (check/pass, warn, fail; the API has written the
+  /// status): its deadline restarts and its state machine learns the status.
+  void ttl_touched(const std::string& check_id, catalog::check_status status);
 
  private:
   struct runner;
