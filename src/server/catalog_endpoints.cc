@@ -21,28 +21,12 @@ bool has_tags(const json::object& service, const std::vector<std::string>& wante
   });
 }
 
-bool is_proxy_for(const json::object& service, std::string_view name) {
-  if (const auto* proxy = service.if_contains("Proxy")) {
-    if (const auto* dest = proxy->as_object().if_contains("DestinationServiceName")) {
-      return service.at("Kind").as_string() == "connect-proxy" && dest->as_string() == name;
-    }
-  }
-  if (const auto* connect = service.if_contains("Connect")) {  // connect-native: the service itself
-    return connect->as_object().if_contains("Native") && service.at("Service").as_string() == name;
-  }
-  return false;
-}
-
 /// The instances a health or catalog read returns, in ID order.
 std::vector<const store::record*> select(const store::state_view& state, const std::string& name,
                                          bool connect, const std::vector<std::string>& tags) {
-  std::vector<const store::record*> out;
-  for (const auto& [id, r] : state.table(services_table)) {
-    const auto& s = r.value.as_object();
-    const bool match = connect ? is_proxy_for(s, name) : s.at("Service").as_string() == name;
-    if (match && has_tags(s, tags)) out.push_back(&r);
-  }
-  return out;
+  auto found = state.find(services_table, connect ? services_by_connect : services_by_name, name);
+  std::erase_if(found, [&](const store::record* r) { return !has_tags(r->value.as_object(), tags); });
+  return found;
 }
 
 json::object catalog_service(const server_context& ctx, const store::record& r, const json::object& node) {

@@ -14,6 +14,31 @@ std::string config_entry_topic(std::string_view kind, std::string_view name) {
   return "config:" + std::string(kind) + "/" + std::string(name);
 }
 
+std::vector<store::index_definition> catalog_indexes() {
+  return {
+      {std::string(services_table), std::string(services_by_name),
+       [](const json::value& v) { return std::vector<std::string>{std::string(v.at("Service").as_string())}; }},
+      {std::string(services_table), std::string(services_by_connect),
+       [](const json::value& v) {
+         // Stored services come from to_json(service): the fields below are as it writes them.
+         std::vector<std::string> keys;
+         const auto& s = v.as_object();
+         if (const auto* proxy = s.if_contains("Proxy");
+             proxy && s.contains("Kind") && s.at("Kind").as_string() == "connect-proxy") {
+           if (const auto* dest = proxy->as_object().if_contains("DestinationServiceName")) {
+             keys.emplace_back(dest->as_string());
+           }
+         }
+         if (const auto* connect = s.if_contains("Connect"); connect && connect->as_object().contains("Native")) {
+           keys.emplace_back(s.at("Service").as_string());
+         }
+         return keys;
+       }},
+      {std::string(checks_table), std::string(checks_by_service),
+       [](const json::value& v) { return std::vector<std::string>{std::string(v.at("ServiceID").as_string())}; }},
+  };
+}
+
 json::object node_info::to_json(std::uint64_t create_index, std::uint64_t modify_index) const {
   return {{"ID", id},
           {"Node", name},
@@ -49,11 +74,7 @@ std::vector<std::string> topics_of_service(const json::value& stored) {
 }
 
 std::vector<const store::record*> checks_of(const store::state_view& state, std::string_view service_id) {
-  std::vector<const store::record*> out;
-  for (const auto& [id, r] : state.table(checks_table)) {
-    if (r.value.as_object().at("ServiceID").as_string() == service_id) out.push_back(&r);
-  }
-  return out;
+  return state.find(checks_table, checks_by_service, service_id);
 }
 
 catalog::check_status aggregate_status(const std::vector<const store::record*>& checks) {

@@ -18,6 +18,13 @@ inline constexpr std::string_view checks_table = "checks";
 inline constexpr std::string_view config_table = "config";
 inline constexpr std::string_view node_table = "node";
 
+/// Secondary indexes: services by name and by the service they are a proxy for (connect),
+/// checks by service ID. Declared to the store, which keeps them current.
+inline constexpr std::string_view services_by_name = "services.name";
+inline constexpr std::string_view services_by_connect = "services.connect";
+inline constexpr std::string_view checks_by_service = "checks.service";
+std::vector<store::index_definition> catalog_indexes();
+
 /// Topics: what a blocking query waits for.
 inline const std::string services_topic = "services";  // the list of services changed
 inline const std::string checks_topic = "checks";

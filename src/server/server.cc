@@ -117,7 +117,7 @@ int run_server(server_options o) {
   }
   const std::size_t threads = o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
 
-  store::sqlite_record_store store(o.data_dir);
+  store::sqlite_record_store store(o.data_dir, catalog_indexes());
   const auto node = ensure_node(store, o);
   asio::io_context io(static_cast<int>(threads));
   allow_all acl;

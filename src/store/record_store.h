@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,21 +45,37 @@ struct commit_result {
   std::string error;        // set when the store could not write at all
 };
 
+/// A secondary index over one table: the records whose value yields `key`, by the function
+/// the index was declared with (Consul's memdb indexes). Kept up to date on every commit, so
+/// that a read for one service does not scan every service.
+struct index_definition {
+  std::string table;
+  std::string name;
+  /// The index keys of a record (none: not in the index).
+  std::function<std::vector<std::string>(const boost::json::value&)> keys;
+};
+
+/// index name -> index key -> primary keys.
+using index_map = std::map<std::string, std::map<std::string, std::set<std::string>, std::less<>>, std::less<>>;
+
 /// A read-only view of the committed state, valid during a read() call.
 class state_view {
  public:
   using table_type = std::map<std::string, record, std::less<>>;
-  explicit state_view(const std::map<std::string, table_type, std::less<>>& tables,
-                      std::uint64_t index) noexcept
-      : tables_(tables), index_(index) {}
+  state_view(const std::map<std::string, table_type, std::less<>>& tables, const index_map& indexes,
+             std::uint64_t index) noexcept
+      : tables_(tables), indexes_(indexes), index_(index) {}
 
   const record* get(std::string_view table, std::string_view key) const;
   /// Every record of a table, in key order (empty if the table has none).
   const table_type& table(std::string_view name) const;
+  /// The records of `table` whose index `index_name` has `key`, in primary key order.
+  std::vector<const record*> find(std::string_view table, std::string_view index_name, std::string_view key) const;
   std::uint64_t index() const noexcept { return index_; }
 
  private:
   const std::map<std::string, table_type, std::less<>>& tables_;
+  const index_map& indexes_;
   std::uint64_t index_;
 };
 

@@ -32,8 +32,41 @@ const state_view::table_type& state_view::table(std::string_view name) const {
   return t == tables_.end() ? empty_table : t->second;
 }
 
-sqlite_record_store::sqlite_record_store(const std::filesystem::path& data_dir)
-    : file_(data_dir / "state.db") {
+std::vector<const record*> state_view::find(std::string_view table, std::string_view index_name,
+                                             std::string_view key) const {
+  std::vector<const record*> out;
+  const auto i = indexes_.find(index_name);
+  if (i == indexes_.end()) return out;
+  const auto k = i->second.find(key);
+  if (k == i->second.end()) return out;
+  for (const auto& primary : k->second) {
+    if (const auto* r = get(table, primary)) out.push_back(r);
+  }
+  return out;
+}
+
+void sqlite_record_store::index_record(const std::string& table, const std::string& key, const record* old,
+                                       const record* now) {
+  for (const auto& d : index_definitions_) {
+    if (d.table != table) continue;
+    auto& index = indexes_[d.name];
+    if (old) {
+      for (const auto& k : d.keys(old->value)) {
+        if (auto it = index.find(k); it != index.end()) {
+          it->second.erase(key);
+          if (it->second.empty()) index.erase(it);
+        }
+      }
+    }
+    if (now) {
+      for (const auto& k : d.keys(now->value)) index[k].insert(key);
+    }
+  }
+}
+
+sqlite_record_store::sqlite_record_store(const std::filesystem::path& data_dir,
+                                         std::vector<index_definition> indexes)
+    : file_(data_dir / "state.db"), index_definitions_(std::move(indexes)) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) throw store_error(data_dir.string() + ": cannot create the data directory: " + ec.message());
@@ -107,9 +140,10 @@ void sqlite_record_store::load() {
     boost::system::error_code ec;
     auto value = json::parse(text(2), ec);
     if (ec) throw store_error(file_.string() + ": record " + text(0) + "/" + text(1) + " is not JSON");
-    tables_[text(0)][text(1)] = {std::move(value),
-                                 static_cast<std::uint64_t>(sqlite3_column_int64(rows.get(), 3)),
-                                 static_cast<std::uint64_t>(sqlite3_column_int64(rows.get(), 4))};
+    auto& stored = tables_[text(0)][text(1)];
+    stored = {std::move(value), static_cast<std::uint64_t>(sqlite3_column_int64(rows.get(), 3)),
+              static_cast<std::uint64_t>(sqlite3_column_int64(rows.get(), 4))};
+    index_record(text(0), text(1), nullptr, &stored);
   }
   auto meta = prepare("SELECT value FROM meta WHERE name = 'index'");
   if (sqlite3_step(meta.get()) == SQLITE_ROW) {
@@ -122,7 +156,7 @@ void sqlite_record_store::load() {
 
 void sqlite_record_store::read(const std::function<void(const state_view&)>& fn) const {
   std::shared_lock lock(state_mutex_);
-  fn(state_view(tables_, index_));
+  fn(state_view(tables_, indexes_, index_));
 }
 
 std::uint64_t sqlite_record_store::index() const {
@@ -224,10 +258,15 @@ void sqlite_record_store::commit_batch(std::deque<pending>& batch) {
     std::unique_lock lock(state_mutex_);
     for (const auto& w : writes) {
       auto& table = tables_[w.op->table];
+      const auto existing = table.find(w.op->key);
+      const record* old = existing == table.end() ? nullptr : &existing->second;
       if (w.op->value) {
-        table[w.op->key] = {*w.op->value, w.at.first, w.at.second};
-      } else {
-        table.erase(w.op->key);
+        record now{*w.op->value, w.at.first, w.at.second};
+        index_record(w.op->table, w.op->key, old, &now);
+        table[w.op->key] = std::move(now);
+      } else if (old) {
+        index_record(w.op->table, w.op->key, old, nullptr);
+        table.erase(existing);
       }
     }
     index_ = next;

@@ -24,8 +24,10 @@ class store_error : public std::runtime_error {
 
 class sqlite_record_store final : public record_store {
  public:
-  /// Opens (or creates) `<data_dir>/state.db` and loads it into memory. Throws store_error.
-  explicit sqlite_record_store(const std::filesystem::path& data_dir);
+  /// Opens (or creates) `<data_dir>/state.db` and loads it into memory, building the
+  /// secondary `indexes`. Throws store_error.
+  explicit sqlite_record_store(const std::filesystem::path& data_dir,
+                               std::vector<index_definition> indexes = {});
   ~sqlite_record_store() override;
   sqlite_record_store(const sqlite_record_store&) = delete;
   sqlite_record_store& operator=(const sqlite_record_store&) = delete;
@@ -49,6 +51,7 @@ class sqlite_record_store final : public record_store {
   using statement = std::unique_ptr<sqlite3_stmt, statement_deleter>;
 
   void load();
+  void index_record(const std::string& table, const std::string& key, const record* old, const record* now);
   void committer();
   void commit_batch(std::deque<pending>& batch);
   statement prepare(const char* sql);
@@ -60,6 +63,8 @@ class sqlite_record_store final : public record_store {
 
   mutable std::shared_mutex state_mutex_;  // readers share; the committer applies alone
   std::map<std::string, state_view::table_type, std::less<>> tables_;
+  std::vector<index_definition> index_definitions_;
+  index_map indexes_;
   std::uint64_t index_ = 0;
   std::unique_ptr<watch_registry> watches_;
 

@@ -38,7 +38,7 @@ class catalog_state_test : public ::testing::Test {
     return ids;
   }
   test::temp_dir dir;
-  store::sqlite_record_store store{dir.path()};
+  store::sqlite_record_store store{dir.path(), catalog_indexes()};
   node_info node{"id", "node1", "127.0.0.1", "dc1"};
 };
 

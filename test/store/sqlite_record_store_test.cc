@@ -187,3 +187,34 @@ TEST(sqlite_record_store, refuses_to_open_a_data_dir_it_cannot_write) {
 
 }  // namespace
 }  // namespace meshgate::store
+
+namespace meshgate::store {
+namespace {
+
+// A secondary index follows inserts, renames and deletes, and is rebuilt on reopen.
+TEST(sqlite_record_store, keeps_secondary_indexes_current) {
+  test::temp_dir dir;
+  const std::vector<index_definition> by_colour = {
+      {"things", "colour", [](const json::value& v) { return std::vector<std::string>{std::string(v.at("c").as_string())}; }}};
+  auto colours = [](record_store& s, const std::string& c) {
+    std::vector<std::string> keys;
+    s.read([&](const state_view& v) {
+      for (const auto* r : v.find("things", "colour", c)) keys.emplace_back(r->value.at("k").as_string());
+    });
+    return keys;
+  };
+  {
+    sqlite_record_store s(dir.path(), by_colour);
+    commit_now(s, {{put("things", "a", {{"c", "red"}, {"k", "a"}}), put("things", "b", {{"c", "red"}, {"k", "b"}})}, {}});
+    commit_now(s, {{put("things", "b", {{"c", "blue"}, {"k", "b"}})}, {}});
+    EXPECT_EQ(colours(s, "red"), (std::vector<std::string>{"a"}));
+    EXPECT_EQ(colours(s, "blue"), (std::vector<std::string>{"b"}));
+    commit_now(s, {{erase("things", "a")}, {}});
+    EXPECT_TRUE(colours(s, "red").empty());
+  }
+  sqlite_record_store again(dir.path(), by_colour);
+  EXPECT_EQ(colours(again, "blue"), (std::vector<std::string>{"b"}));
+}
+
+}  // namespace
+}  // namespace meshgate::store
