@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <cctype>
+#include <cmath>
 
 #include "common/duration.h"
 
@@ -105,13 +106,21 @@ std::int64_t json_reader::integer(std::string_view field, std::int64_t fallback,
                                   std::int64_t max) {
   const auto* v = find(field);
   if (v == nullptr) return fallback;
+  const auto out_of_range = [&](const std::string& shown) {
+    return invalid_input(at(field) + ": " + shown + " is out of range " + std::to_string(min) + ".." +
+                         std::to_string(max));
+  };
   std::int64_t n = 0;
   if (v->is_int64()) {
     n = v->get_int64();
   } else if (v->is_uint64()) {
-    n = v->get_uint64() > static_cast<std::uint64_t>(max) ? max + 1 : static_cast<std::int64_t>(v->get_uint64());
-  } else if (v->is_double() && v->get_double() == static_cast<double>(static_cast<std::int64_t>(v->get_double()))) {
-    n = static_cast<std::int64_t>(v->get_double());
+    if (v->get_uint64() > static_cast<std::uint64_t>(max)) throw out_of_range(std::to_string(v->get_uint64()));
+    n = static_cast<std::int64_t>(v->get_uint64());
+  } else if (v->is_double() && std::isfinite(v->get_double()) && v->get_double() == std::floor(v->get_double())) {
+    // 1e3 is an integer too; one beyond int64's range is not one we can hold.
+    const double d = v->get_double();
+    if (d < -9.2e18 || d > 9.2e18) throw out_of_range(json::serialize(*v));
+    n = static_cast<std::int64_t>(d);
   } else {
     throw invalid_input(at(field) + ": must be an integer, not " + kind_of(*v));
   }
@@ -159,19 +168,29 @@ std::map<std::string, std::string> json_reader::string_map(std::string_view fiel
 }
 
 std::optional<std::chrono::milliseconds> json_reader::duration(std::string_view field) {
+  // Durations become timer deadlines: a year is far more than any check or timeout needs,
+  // and far from the clock's overflow.
+  constexpr std::chrono::milliseconds longest = std::chrono::hours(24 * 365);
   const auto* v = find(field);
   if (v == nullptr) return std::nullopt;
+  std::optional<std::chrono::milliseconds> d;
   if (v->is_string()) {
     const std::string_view text = v->get_string();
     if (text.empty()) return std::nullopt;
-    if (auto d = parse_duration(text)) return d;
-    throw invalid_input(at(field) + ": \"" + std::string(text) +
-                        "\" is not a duration (examples: 10s, 500ms, 1m30s)");
+    d = parse_duration(text);
+    if (!d) {
+      throw invalid_input(at(field) + ": \"" + std::string(text) +
+                          "\" is not a duration (examples: 10s, 500ms, 1m30s)");
+    }
+  } else if (v->is_int64() && v->get_int64() >= 0) {  // Go marshals durations as nanoseconds
+    d = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(v->get_int64()));
+  } else if (v->is_uint64()) {
+    d = longest + std::chrono::milliseconds(1);
+  } else {
+    throw invalid_input(at(field) + ": must be a duration such as \"10s\", not " + kind_of(*v));
   }
-  if (v->is_int64() && v->get_int64() >= 0) {  // Go marshals durations as nanoseconds
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(v->get_int64()));
-  }
-  throw invalid_input(at(field) + ": must be a duration such as \"10s\", not " + kind_of(*v));
+  if (*d > longest) throw invalid_input(at(field) + ": longer than a year");
+  return d;
 }
 
 json::object json_reader::opaque(std::string_view field) {

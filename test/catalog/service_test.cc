@@ -166,6 +166,11 @@ INSTANTIATE_TEST_SUITE_P(
                  "\"a\" is given to two checks"},
         bad_case{R"({"Name": "web", "Connect": {"SidecarService": {}}})", "Connect.SidecarService: not supported yet"},
         bad_case{R"([1, 2])", "request body: must be an object, not an array"},
+        // Found by the api_body fuzzer: numbers beyond int64 and durations beyond any clock.
+        bad_case{R"({"Name": "web", "Port": 1e300})", "Port: 1E300 is out of range 0..65535"},
+        bad_case{R"({"Name": "web", "Port": 18446744073709551615})", "Port: 18446744073709551615 is out of range"},
+        bad_case{R"({"Name": "web", "Check": {"TTL": 18446744073709551615}})", "Check.TTL: longer than a year"},
+        bad_case{R"({"Name": "web", "Check": {"TTL": "9000h"}})", "Check.TTL: longer than a year"},
         bad_case{R"({"Name": )", "request body is not valid JSON"}));
 
 TEST(service_registration, numbers_several_checks_and_accepts_nanosecond_durations) {

@@ -69,6 +69,17 @@ TEST_F(server_api, registers_and_deregisters_every_kind_of_service) {
   EXPECT_NE(missing.body.find("Unknown service ID"), std::string::npos);
 }
 
+TEST_F(server_api, filters_instances_by_tag) {
+  ASSERT_EQ(call("PUT", "/v1/agent/service/register", R"({"Name": "web", "ID": "a", "Tags": ["v1", "east"]})").status, 200);
+  ASSERT_EQ(call("PUT", "/v1/agent/service/register", R"({"Name": "web", "ID": "b", "Tags": ["v2"]})").status, 200);
+  EXPECT_EQ(call("GET", "/v1/catalog/service/web").json().as_array().size(), 2u);
+  const auto v1 = call("GET", "/v1/health/service/web?tag=v1").json().as_array();
+  ASSERT_EQ(v1.size(), 1u);
+  EXPECT_EQ(v1[0].at("Service").at("ID").as_string(), "a");
+  EXPECT_EQ(call("GET", "/v1/catalog/service/web?tag=v1&tag=east").json().as_array().size(), 1u);
+  EXPECT_TRUE(call("GET", "/v1/catalog/service/web?tag=v1&tag=v2").json().as_array().empty());
+}
+
 TEST_F(server_api, refuses_bad_input_naming_the_field_and_stores_nothing) {
   const std::vector<std::pair<std::string, std::string>> bad = {
       {R"({"Name": "redis", "Check": {"Args": ["/bin/true"], "Interval": "10s"}})", "Check.Args: script checks are disabled"},

@@ -73,3 +73,37 @@ TEST_F(server_cli, refuses_to_start_a_server_without_a_data_dir) {
 
 }  // namespace
 }  // namespace meshgate::test
+
+namespace meshgate::test {
+namespace {
+
+// Consul-style config file: the datacenter, node and data dir come from it; a flag
+// given on the command line wins over it.
+TEST(server_config_file, sets_what_flags_do_and_flags_override_it) {
+  temp_dir dir;
+  write_text(dir / "server.json", R"({"datacenter": "east", "node_name": "from-file", "data_dir": ")" +
+                                      (dir / "data").string() + R"(", "primary_datacenter": "west"})");
+  const auto address_file = dir / "addr";
+  child_process server({MESHGATE_BINARY, "server", "-config-file", (dir / "server.json").string(), "-node", "from-flag",
+                        "-http-addr", "127.0.0.1:0", "-http-addr-file", address_file.string()},
+                       dir / "server");
+  std::string address;
+  ASSERT_TRUE(eventually([&] {
+    address = read_text(address_file);
+    return !address.empty();
+  }));
+  address.pop_back();
+  const auto self = curl(dir, "GET", address, "/v1/agent/self").json().at("Config");
+  EXPECT_EQ(self.at("Datacenter").as_string(), "east");
+  EXPECT_EQ(self.at("PrimaryDatacenter").as_string(), "west");
+  EXPECT_EQ(self.at("NodeName").as_string(), "from-flag");
+  EXPECT_TRUE(std::filesystem::exists(dir / "data" / "state.db"));
+  EXPECT_EQ(curl(dir, "GET", address, "/v1/catalog/datacenters").body, R"(["east"])");
+
+  write_text(dir / "bad.json", R"({"datacenter": "east", "colour": "blue"})");
+  EXPECT_EQ(run_command({MESHGATE_BINARY, "server", "-config-file", (dir / "bad.json").string()}, dir / "bad"), 2);
+  EXPECT_NE(read_text(dir / "bad.err").find("colour: unknown field"), std::string::npos) << read_text(dir / "bad.err");
+}
+
+}  // namespace
+}  // namespace meshgate::test
