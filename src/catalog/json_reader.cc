@@ -167,10 +167,8 @@ std::map<std::string, std::string> json_reader::string_map(std::string_view fiel
   return out;
 }
 
-std::optional<std::chrono::milliseconds> json_reader::duration(std::string_view field) {
-  // Durations become timer deadlines: a year is far more than any check or timeout needs,
-  // and far from the clock's overflow.
-  constexpr std::chrono::milliseconds longest = std::chrono::hours(24 * 365);
+std::optional<std::chrono::milliseconds> json_reader::duration(std::string_view field,
+                                                              std::chrono::milliseconds longest) {
   const auto* v = find(field);
   if (v == nullptr) return std::nullopt;
   std::optional<std::chrono::milliseconds> d;
@@ -189,7 +187,9 @@ std::optional<std::chrono::milliseconds> json_reader::duration(std::string_view 
   } else {
     throw invalid_input(at(field) + ": must be a duration such as \"10s\", not " + kind_of(*v));
   }
-  if (*d > longest) throw invalid_input(at(field) + ": longer than a year");
+  if (*d > longest) {
+    throw invalid_input(at(field) + ": longer than " + (longest == std::chrono::hours(24 * 365) ? std::string("a year") : format_duration(longest)));
+  }
   return d;
 }
 

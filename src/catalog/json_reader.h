@@ -39,8 +39,10 @@ class json_reader {
   std::vector<std::string> strings(std::string_view field);
   /// A map of strings whose keys are data, not field names (kept as written).
   std::map<std::string, std::string> string_map(std::string_view field);
-  /// A Go duration: a string such as "10s" or a number of nanoseconds.
-  std::optional<std::chrono::milliseconds> duration(std::string_view field);
+  /// A Go duration: a string such as "10s" or a number of nanoseconds, at most `longest`
+  /// (durations become timer deadlines: a bound keeps them far from the clock's overflow).
+  std::optional<std::chrono::milliseconds> duration(std::string_view field,
+                                                    std::chrono::milliseconds longest = std::chrono::hours(24 * 365));
   /// An object kept verbatim (Proxy.Config and the like).
   boost::json::object opaque(std::string_view field);
   std::optional<json_reader> object(std::string_view field);
