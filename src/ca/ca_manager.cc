@@ -69,9 +69,17 @@ system_time from_rfc3339(std::string_view text) {
 
 std::string text(const json::value& v, const char* field) { return std::string(v.at(field).as_string()); }
 
+/// The highest ModifyIndex in the CA's table (a handful of records): its version.
+std::uint64_t version_of(const store::state_view& v) {
+  std::uint64_t highest = 0;
+  for (const auto& [key, r] : v.table(ca_table)) highest = std::max(highest, r.modify_index);
+  return highest;
+}
+
 }  // namespace
 
 struct ca_manager::signer {
+  std::uint64_t version = 0;  // the CA table's state it was loaded from
   x509::cert_ptr cert;
   x509::pkey_ptr key;
   std::vector<std::string> chain;  // PEMs after the leaf: intermediate (secondary), cross-signed roots
@@ -194,7 +202,9 @@ void ca_manager::initialize_primary() {
   const auto td = cluster + ".consul";
   const ca_config config;
   auto key = make_key();
-  auto root = make_root(key.get(), td, "meshgate CA Primary Cert", config.root_ttl, clock_());
+  // A distinct subject per root: chains are built by name first, and two roots of one name
+  // would only be told apart by their key identifiers.
+  auto root = make_root(key.get(), td, "meshgate CA " + random_hex(4), config.root_ttl, clock_());
   const auto key_id = store_key(key.get());
   const auto id = fingerprint_of(root.get());
   auto meta = to_json(config);
@@ -214,7 +224,7 @@ void ca_manager::initialize_primary() {
   load_signer();
 }
 
-void ca_manager::load_signer() {
+void ca_manager::load_signer() const {
   auto s = std::make_shared<signer>();
   bool found = false;
   store_.read([&](const store::state_view& v) {
@@ -239,6 +249,7 @@ void ca_manager::load_signer() {
     s->is_intermediate = !sig->value.at("Chain").as_array().empty() || X509_check_issued(s->cert.get(), s->cert.get()) != X509_V_OK;
     s->intermediate_not_before = not_before_of(s->cert.get());
     s->intermediate_not_after = not_after_of(s->cert.get());
+    s->version = version_of(v);
     found = true;
   });
   std::lock_guard lock(mutex_);
@@ -246,14 +257,27 @@ void ca_manager::load_signer() {
 }
 
 std::shared_ptr<const ca_manager::signer> ca_manager::current_signer() const {
+  // The store is the truth: blocking queries wake as soon as it changes, before whoever
+  // changed it has returned, so a reader checks that what it holds is still current.
+  std::uint64_t version = 0;
+  store_.read([&](const store::state_view& v) { version = version_of(v); });
+  {
+    std::lock_guard lock(mutex_);
+    if (signer_ && signer_->version == version) return signer_;
+  }
+  load_signer();
   std::lock_guard lock(mutex_);
   if (!signer_) throw ca_not_ready("the CA is not ready: this datacenter has no signing certificate yet (a secondary waits for the primary)");
   return signer_;
 }
 
 bool ca_manager::ready() const {
-  std::lock_guard lock(mutex_);
-  return signer_ != nullptr;
+  try {
+    current_signer();
+    return true;
+  } catch (const ca_not_ready&) {
+    return false;
+  }
 }
 std::string ca_manager::cluster_id() const { return current_signer()->cluster_id; }
 std::string ca_manager::trust_domain() const { return current_signer()->trust_domain; }
@@ -298,7 +322,7 @@ std::string ca_manager::rotate(const ca_config& new_config) {
   if (old->is_intermediate) throw signing_refused("roots are rotated in the primary datacenter");
   const auto now = clock_();
   auto key = make_key();
-  auto root = make_root(key.get(), old->trust_domain, "meshgate CA Primary Cert", new_config.root_ttl, now);
+  auto root = make_root(key.get(), old->trust_domain, "meshgate CA " + random_hex(4), new_config.root_ttl, now);
   auto cross = cross_sign({old->cert.get(), old->key.get()}, root.get(), now);
   const auto key_id = store_key(key.get());
   const auto id = fingerprint_of(root.get());
@@ -430,9 +454,10 @@ void ca_manager::install_intermediate(const std::string& cert_pem) {
 }
 
 std::optional<system_time> ca_manager::intermediate_renewal_time() const {
-  std::lock_guard lock(mutex_);
-  if (!signer_ || !signer_->is_intermediate) return std::nullopt;
-  return signer_->intermediate_not_before + (signer_->intermediate_not_after - signer_->intermediate_not_before) / 2;
+  if (!ready()) return std::nullopt;
+  const auto s = current_signer();
+  if (!s->is_intermediate) return std::nullopt;
+  return s->intermediate_not_before + (s->intermediate_not_after - s->intermediate_not_before) / 2;
 }
 
 }  // namespace meshgate::ca

@@ -95,7 +95,7 @@ class ca_manager {
  private:
   struct signer;
   std::shared_ptr<const signer> current_signer() const;
-  void load_signer();
+  void load_signer() const;
   store::commit_result commit(store::transaction txn);
   std::string store_key(EVP_PKEY* key);
   x509::pkey_ptr load_key(const std::string& key_id) const;
@@ -108,7 +108,7 @@ class ca_manager {
   clock_fn clock_;
 
   mutable std::mutex mutex_;
-  std::shared_ptr<const signer> signer_;
+  mutable std::shared_ptr<const signer> signer_;
   x509::pkey_ptr pending_intermediate_key_;  // a secondary's key waiting for its certificate
 };
 

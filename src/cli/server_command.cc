@@ -21,6 +21,7 @@ struct server_flags {
   std::string http_addr;
   std::string http_addr_file;
   std::string node;
+  std::string primary_addr;
   std::size_t threads = 0;
   std::string log_level = "info";
 };
@@ -44,6 +45,7 @@ int run(const server_flags& f) {
       o.http_endpoint = *e;
     }
     o.http_address_file = f.http_addr_file;
+    if (!f.primary_addr.empty()) o.primary_address = f.primary_addr;
     o.threads = f.threads;
     return server::run_server(std::move(o));
   } catch (const catalog::invalid_input& e) {
@@ -81,6 +83,8 @@ void add_server_command(CLI::App& app, command_runner& runner) {
   c->add_option("--http-addr-file", f->http_addr_file,
                 "Write the API's actual IP:PORT to this file once it listens (for scripts)");
   c->add_option("--node", f->node, "This server's node name (default: the host name)");
+  c->add_option("--primary-addr", f->primary_addr,
+                "A secondary: the primary server's HTTP API, host:port (its CA signs our intermediate)");
   c->add_option("--threads", f->threads, "Threads serving the API (0: one per CPU)")->capture_default_str();
   c->add_option("--log-level", f->log_level, "trace, debug, info, warn or error")->capture_default_str();
   c->callback([&runner, f] { runner = [f] { return run(*f); }; });

@@ -3,8 +3,13 @@
 #include <openssl/rand.h>
 #include <unistd.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <random>
 #include <boost/json.hpp>
 #include <fstream>
 #include <future>
@@ -13,8 +18,11 @@
 
 #include "catalog/json_reader.h"
 #include "common/logging.h"
+#include "ca/ca_manager.h"
 #include "server/health_checker.h"
 #include "server/http_server.h"
+#include "server/leaf_cache.h"
+#include "server/remote_call.h"
 #include "server/server_context.h"
 #include "store/sqlite_record_store.h"
 
@@ -77,6 +85,79 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   std::filesystem::rename(temporary, path);
 }
 
+/// A secondary's CA: take the primary's identity and roots, have the primary sign our
+/// intermediate, and keep both current — a new intermediate when the active root changes
+/// or ours is past half its life. When the primary cannot be reached, what we have keeps
+/// working and we try again.
+asio::awaitable<void> follow_primary_ca(ca::ca_manager& ca, std::string primary, std::string datacenter) {
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer pause(executor);
+  std::string index = "0";
+  std::chrono::seconds backoff(1);
+  for (;;) {
+    try {
+      auto wait = std::chrono::seconds(300);
+      if (const auto renew = ca.intermediate_renewal_time()) {
+        const auto left = std::chrono::duration_cast<std::chrono::seconds>(*renew - std::chrono::system_clock::now());
+        wait = std::clamp(left, std::chrono::seconds(1), wait);
+      }
+      const auto r = co_await remote_call(primary, "GET",
+                                          "/v1/connect/ca/roots?index=" + index + "&wait=" + std::to_string(wait.count()) + "s",
+                                          "", wait + std::chrono::seconds(30));
+      if (r.status != 200) throw std::runtime_error("the primary answered " + std::to_string(r.status) + ": " + r.body);
+      const auto body = json::parse(r.body);
+      const std::string td(body.at("TrustDomain").as_string());
+      const std::string active(body.at("ActiveRootID").as_string());
+      std::vector<std::pair<std::string, json::object>> roots;
+      for (const auto& root : body.at("Roots").as_array()) {
+        auto o = root.as_object();
+        o.erase("CreateIndex");
+        o.erase("ModifyIndex");
+        o.erase("ExternalTrustDomain");
+        roots.emplace_back(std::string(o.at("ID").as_string()), std::move(o));
+      }
+      ca.adopt_primary_roots(td.substr(0, td.find('.')), td, roots);
+      const auto renew = ca.intermediate_renewal_time();
+      const bool stale = !ca.ready() || ca.active_root_id() != active ||
+                         (renew && std::chrono::system_clock::now() >= *renew);
+      if (stale) {
+        json::object request;
+        request["CSR"] = ca.intermediate_csr();
+        request["Datacenter"] = datacenter;
+        auto request_body = json::serialize(request);
+        const auto signed_ = co_await remote_call(primary, "POST", "/v1/meshgate/ca/intermediate",
+                                                  std::move(request_body), std::chrono::seconds(30));
+        if (signed_.status != 200) {
+          throw std::runtime_error("the primary refused our intermediate: " + signed_.body);
+        }
+        ca.install_intermediate(std::string(json::parse(signed_.body).at("CertPEM").as_string()));
+      }
+      index = r.index.empty() ? "0" : r.index;
+      backoff = std::chrono::seconds(1);
+      continue;
+    } catch (const std::exception& e) {
+      log()->warn("CA: cannot sync with the primary at {}: {} (retrying in {} s)", primary, e.what(), backoff.count());
+    }
+    pause.expires_after(backoff);  // (a coroutine cannot wait inside a catch block)
+    co_await pause.async_wait(asio::use_awaitable);
+    backoff = std::min(backoff * 2, std::chrono::seconds(30));
+  }
+}
+
+/// The primary drops roots whose leaves have all expired.
+asio::awaitable<void> prune_roots(ca::ca_manager& ca) {
+  asio::steady_timer tick(co_await asio::this_coro::executor);
+  for (;;) {
+    tick.expires_after(std::chrono::minutes(1));
+    co_await tick.async_wait(asio::use_awaitable);
+    try {
+      ca.prune_roots();
+    } catch (const std::exception& e) {
+      log()->warn("CA: pruning old roots failed: {}", e.what());
+    }
+  }
+}
+
 }  // namespace
 
 void load_server_config_file(const std::filesystem::path& file, server_options& o) {
@@ -96,6 +177,7 @@ void load_server_config_file(const std::filesystem::path& file, server_options& 
     o.http_endpoint = *e;
   };
   if (auto v = r.string("http_addr"); !v.empty()) set_http(v, "http_addr");
+  if (auto v = r.string("primary_addr"); !v.empty()) o.primary_address = v;
   if (auto addresses = r.object("addresses")) {
     if (auto v = addresses->string("http"); !v.empty()) {
       o.http_endpoint.address(boost::asio::ip::make_address(v));
@@ -119,22 +201,46 @@ int run_server(server_options o) {
 
   store::sqlite_record_store store(o.data_dir, catalog_indexes());
   const auto node = ensure_node(store, o);
+  const bool primary = o.datacenter == o.primary_datacenter;
+  if (!primary && o.primary_address.empty()) {
+    throw catalog::invalid_input("-primary-addr: required in a secondary datacenter (" + o.datacenter +
+                                 " is not the primary, " + o.primary_datacenter + ")");
+  }
+  ca::ca_manager ca(store, o.data_dir / "ca", o.datacenter);
+  if (primary) ca.initialize_primary();
+  std::mt19937_64 random_engine{std::random_device{}()};
+  std::mutex random_mutex;
+  leaf_cache leaves(
+      ca, store,
+      [&] {
+        std::lock_guard lock(random_mutex);
+        return std::uniform_real_distribution<double>(0, 1)(random_engine);
+      },
+      [] { return std::chrono::system_clock::now(); });
+
   asio::io_context io(static_cast<int>(threads));
   allow_all acl;
   health_checker checks(io, store);
-  server_context ctx{store, node, o.primary_datacenter, acl, checks};
+  server_context ctx{store, node, o.primary_datacenter, acl, checks, ca, leaves};
   router routes;
   add_agent_endpoints(routes, ctx);
   add_catalog_endpoints(routes, ctx);
   add_config_endpoints(routes, ctx);
+  add_ca_endpoints(routes, ctx);
   http_server http(io, o.http_endpoint, routes);
   const auto bound = http.local_endpoint();
   const auto address = net::to_string(bound);
   add_status_endpoints(routes, ctx, address);
   http.start();
   checks.start();
+  if (primary) {
+    asio::co_spawn(io, prune_roots(ca), asio::detached);
+  } else {
+    asio::co_spawn(io, follow_primary_ca(ca, o.primary_address, o.datacenter), asio::detached);
+  }
   log()->info("meshgate server: datacenter {} (primary {}), node {} ({}), data in {}, index {}",
               o.datacenter, o.primary_datacenter, node.name, node.id, o.data_dir.string(), store.index());
+  if (ca.ready()) log()->info("CA: trust domain {}, active root {}", ca.trust_domain(), ca.active_root_id());
   log()->info("http: listening on {}", address);
   if (!o.http_address_file.empty()) write_file_atomically(o.http_address_file, address + "\n");
 

@@ -17,10 +17,12 @@ struct server_options {
   std::string node_name;           // "": the host name
   std::size_t threads = 0;         // 0: one per usable CPU
   std::string http_address_file;   // the API's actual IP:PORT is written here once it listens
+  std::string primary_address;     // a secondary: the primary server's HTTP API (host:port)
 };
 
 /// Reads a JSON config file into `options` (Consul's names: datacenter,
-/// primary_datacenter, data_dir, node_name, addresses.http / ports.http, and http_addr).
+/// primary_datacenter, data_dir, node_name, addresses.http / ports.http, and http_addr,
+/// primary_addr).
 /// Throws catalog::invalid_input naming the field.
 void load_server_config_file(const std::filesystem::path& file, server_options& options);
 

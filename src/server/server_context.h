@@ -9,9 +9,14 @@
 #include "server/catalog_state.h"
 #include "store/record_store.h"
 
+namespace meshgate::ca {
+class ca_manager;
+}
+
 namespace meshgate::server {
 
 class health_checker;
+class leaf_cache;
 
 enum class access { read, write };
 
@@ -43,6 +48,9 @@ struct server_context {
   std::string primary_datacenter;
   const authorizer& acl;
   health_checker& checks;
+  ca::ca_manager& ca;
+  leaf_cache& leaves;
+  bool is_primary() const { return node.datacenter == primary_datacenter; }
 };
 
 /// Throws api_error 403 unless the request's token grants `p`.
@@ -57,6 +65,7 @@ class router;
 void add_agent_endpoints(router& routes, server_context& ctx);
 void add_catalog_endpoints(router& routes, server_context& ctx);
 void add_config_endpoints(router& routes, server_context& ctx);
+void add_ca_endpoints(router& routes, server_context& ctx);
 void add_status_endpoints(router& routes, server_context& ctx, std::string leader_address);
 
 }  // namespace meshgate::server
