@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The control plane's benchmark: durable registrations per second with 64 concurrent
-# clients, and blocking-query fan-out to 10,000 watchers (time to the last answer, server
-# memory per watcher). The server is pinned to CPU 1, the load to CPU 0.
+# clients, blocking-query fan-out to 10,000 watchers (time to the last answer, server
+# memory per watcher), and leaf signatures per second through the CSR call. The server
+# is pinned to CPU 1 with one API thread, the load to CPU 0. The CA's per-certificate costs
+# (signing, verifying a chain) are in build/dev/bin/meshgate_ca_bench.
 #   bench/server_run.sh                       # RUNS=3
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 : "${RUNS:=3}" "${CLIENTS:=64}" "${WATCHERS:=10000}" "${DUR:=5}"
-"$root/scripts/build.sh" dev meshgate meshgate-server-bench >/dev/null
+"$root/scripts/build.sh" dev meshgate meshgate-server-bench meshgate_ca_bench >/dev/null
 mg="$root/build/dev/bin/meshgate"
 bench="$root/build/dev/bin/meshgate-server-bench"
 ulimit -n "$(ulimit -Hn)"
@@ -24,6 +26,8 @@ for run in $(seq 1 "$RUNS"); do
   addr=$(cat "$work/addr")
   taskset -c 0 "$bench" registrations --target "$addr" --clients "$CLIENTS" --seconds "$DUR"
   taskset -c 0 "$bench" fanout --target "$addr" --watchers "$WATCHERS" --server-pid "$pid"
+  taskset -c 0 "$bench" sign --target "$addr" --clients 8 --seconds "$DUR"
   kill "$pid"; wait "$pid" 2>/dev/null || true
   pid=""
 done
+"$root/build/dev/bin/meshgate_ca_bench"

@@ -19,6 +19,12 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <boost/json.hpp>
+
+#include "ca/certificate_factory.h"
+#include "x509/pem.h"
+#include "x509/spiffe_id.h"
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -168,6 +174,46 @@ int registrations(const sockaddr_in& sa, int clients, double seconds) {
   return failed == 0 ? 0 : 1;
 }
 
+/// Leaf signatures per second through POST /v1/connect/ca/sign: --clients connections,
+/// each sending CSRs (made here, keys never sent) for one service.
+int sign(const sockaddr_in& sa, int clients, double seconds) {
+  const auto roots = call(sa, request("GET", "/v1/connect/ca/roots"));
+  const auto at = roots->second.find("\"TrustDomain\":\"");
+  const auto td = roots->second.substr(at + 15, roots->second.find('"', at + 15) - at - 15);
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 32; ++i) {
+    auto key = meshgate::ca::make_key();
+    const auto id = meshgate::x509::service_identity(td, "default", "dc1", "bench");
+    auto csr = meshgate::ca::make_csr(key.get(), "bench", id.to_string(), "", false);
+    boost::json::object body{{"CSR", meshgate::x509::to_pem(csr.get())}, {"Service", "bench"}};
+    bodies.push_back(request("POST", "/v1/connect/ca/sign", boost::json::serialize(body)));
+  }
+  std::vector<int> fds;
+  for (int i = 0; i < clients; ++i) fds.push_back(connect_blocking(sa));
+  std::atomic<long> ok{0}, failed{0};
+  std::vector<std::thread> threads;
+  const auto start = clock_type::now();
+  // One thread per connection keeps this simple; the server is what is measured.
+  for (int i = 0; i < clients; ++i) {
+    threads.emplace_back([&, i] {
+      std::string pending;
+      for (std::size_t n = static_cast<std::size_t>(i); seconds_since(start) < seconds; ++n) {
+        const auto& req = bodies[n % bodies.size()];
+        ::send(fds[static_cast<std::size_t>(i)], req.data(), req.size(), MSG_NOSIGNAL);
+        const auto r = read_response(fds[static_cast<std::size_t>(i)], pending);
+        if (!r) break;
+        (r->first == 200 ? ok : failed)++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double elapsed = seconds_since(start);
+  std::printf("RESULT mode=sign per_s=%.0f ok=%ld failed=%ld clients=%d\n", static_cast<double>(ok) / elapsed,
+              ok.load(), failed.load(), clients);
+  for (int fd : fds) ::close(fd);
+  return failed == 0 ? 0 : 1;
+}
+
 int fanout(const sockaddr_in& sa, int watchers, int server_pid) {
   // The service the watchers wait on, and its current index.
   auto set_port = [&](int port) {
@@ -262,6 +308,10 @@ int main(int argc, char** argv) {
   reg->add_option("--target", target)->required();
   reg->add_option("--clients", clients)->capture_default_str();
   reg->add_option("--seconds", seconds)->capture_default_str();
+  auto* sig = app.add_subcommand("sign", "Leaf signatures per second through the CSR call");
+  sig->add_option("--target", target)->required();
+  sig->add_option("--clients", clients)->capture_default_str();
+  sig->add_option("--seconds", seconds)->capture_default_str();
   auto* fan = app.add_subcommand("fanout", "Blocking-query fan-out to many watchers");
   fan->add_option("--target", target)->required();
   fan->add_option("--watchers", watchers)->capture_default_str();
@@ -269,5 +319,6 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   const auto sa = parse(target);
   if (reg->parsed()) return registrations(sa, clients, seconds);
+  if (sig->parsed()) return sign(sa, clients, seconds);
   return fanout(sa, watchers, pid);
 }

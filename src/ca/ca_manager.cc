@@ -287,15 +287,15 @@ ca_config ca_manager::config() const { return current_signer()->config; }
 issued_cert ca_manager::sign(X509_REQ* csr, const std::string& service) const {
   const auto s = current_signer();
   const auto identity = x509::service_identity(s->trust_domain, "default", datacenter_, service);
-  auto cert = sign_leaf({s->cert.get(), s->key.get()}, csr, {identity, service, s->config.leaf_ttl}, clock_());
+  const auto leaf = sign_leaf({s->cert.get(), s->key.get()}, csr, {identity, service, s->config.leaf_ttl}, clock_());
   issued_cert out;
-  out.serial = serial_of(cert.get());
-  out.cert_pem = x509::to_pem(cert.get());
+  out.serial = leaf.serial;
+  out.cert_pem = leaf.pem;
   for (const auto& c : s->chain) out.cert_pem += c;
   out.service = service;
   out.service_uri = identity.to_string();
-  out.valid_after = not_before_of(cert.get());
-  out.valid_before = not_after_of(cert.get());
+  out.valid_after = leaf.not_before;
+  out.valid_before = leaf.not_after;
   out.root_id = s->root_id;
   return out;
 }

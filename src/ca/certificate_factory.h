@@ -55,12 +55,21 @@ struct leaf_request {
   std::chrono::seconds ttl;
 };
 
+/// A signed leaf, encoded: signing copies the CSR's key as the bytes it already is (OpenSSL
+/// 3 re-encoding it cost more than half of each signature), so the in-memory certificate is
+/// only good for encoding; what comes out is its PEM and what callers want to know of it.
+struct signed_leaf {
+  std::string pem;
+  std::string serial;
+  system_time not_before;
+  system_time not_after;
+};
+
 /// Signs a leaf: EC P-256, URI SAN = the identity, DNS SAN = the service name, client and
 /// server auth, backdated a minute, a random 128-bit serial. Throws signing_refused when the
 /// CSR's signature is bad, its key is not EC P-256, it asks for CA rights, or its URI SAN is
 /// not exactly the identity of the service named in the request.
-x509::cert_ptr sign_leaf(const signing_authority& signer, X509_REQ* csr, const leaf_request& request,
-                         system_time now);
+signed_leaf sign_leaf(const signing_authority& signer, X509_REQ* csr, const leaf_request& request, system_time now);
 
 /// The serial in Consul's form: hex bytes joined by ':'.
 std::string serial_of(X509* cert);

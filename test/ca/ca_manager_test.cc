@@ -126,7 +126,9 @@ TEST(ca_manager, rotates_the_root_without_an_outage) {
   ASSERT_EQ(roots.size(), 2u);
   for (const auto& [id, r] : roots) {
     EXPECT_EQ(r.at("Active").as_bool(), id == new_id);
-    if (id == new_id) EXPECT_EQ(r.at("IntermediateCerts").as_array().size(), 1u);
+    if (id == new_id) {
+      EXPECT_EQ(r.at("IntermediateCerts").as_array().size(), 1u);
+    }
   }
   const auto after = ca.make_leaf("web");
   EXPECT_EQ(after.root_id, new_id);

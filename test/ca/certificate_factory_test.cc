@@ -37,7 +37,7 @@ x509::cert_ptr leaf_for(const authority& signer, const std::string& service, std
   auto key = make_key();
   const auto id = x509::service_identity(td, "default", "dc1", service);
   auto csr = make_csr(key.get(), service, id.to_string(), "", false);
-  return sign_leaf(signer.as_signer(), csr.get(), {id, service, ttl}, now);
+  return x509::certificate_from_pem(sign_leaf(signer.as_signer(), csr.get(), {id, service, ttl}, now).pem);
 }
 
 /// `openssl verify` on files in `dir`: true if it accepts `leaf` with `untrusted` intermediates.
