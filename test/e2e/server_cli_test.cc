@@ -81,8 +81,10 @@ namespace {
 // given on the command line wins over it.
 TEST(server_config_file, sets_what_flags_do_and_flags_override_it) {
   temp_dir dir;
+  // A secondary (its primary, "west", is nowhere: it keeps trying and serves meanwhile).
   write_text(dir / "server.json", R"({"datacenter": "east", "node_name": "from-file", "data_dir": ")" +
-                                      (dir / "data").string() + R"(", "primary_datacenter": "west"})");
+                                      (dir / "data").string() +
+                                      R"(", "primary_datacenter": "west", "primary_addr": "127.0.0.1:1"})");
   const auto address_file = dir / "addr";
   child_process server({MESHGATE_BINARY, "server", "-config-file", (dir / "server.json").string(), "-node", "from-flag",
                         "-http-addr", "127.0.0.1:0", "-http-addr-file", address_file.string()},
@@ -99,7 +101,16 @@ TEST(server_config_file, sets_what_flags_do_and_flags_override_it) {
   EXPECT_EQ(self.at("NodeName").as_string(), "from-flag");
   EXPECT_TRUE(std::filesystem::exists(dir / "data" / "state.db"));
   EXPECT_EQ(curl(dir, "GET", address, "/v1/catalog/datacenters").body, R"(["east"])");
+  const auto leaf = curl(dir, "GET", address, "/v1/agent/connect/ca/leaf/web");
+  EXPECT_EQ(leaf.status, 503);  // no intermediate from the primary yet
+  EXPECT_NE(leaf.body.find("waits for the primary"), std::string::npos) << leaf.body;
+  EXPECT_TRUE(eventually([&] { return server.err().find("cannot sync with the primary at 127.0.0.1:1") != std::string::npos; }));
 
+  EXPECT_EQ(run_command({MESHGATE_BINARY, "server", "-datacenter", "east", "-primary-datacenter", "west", "-data-dir",
+                         (dir / "d3").string()},
+                        dir / "noprimary"),
+            2);
+  EXPECT_NE(read_text(dir / "noprimary.err").find("-primary-addr: required in a secondary datacenter"), std::string::npos);
   write_text(dir / "bad.json", R"({"datacenter": "east", "colour": "blue"})");
   EXPECT_EQ(run_command({MESHGATE_BINARY, "server", "-config-file", (dir / "bad.json").string()}, dir / "bad"), 2);
   EXPECT_NE(read_text(dir / "bad.err").find("colour: unknown field"), std::string::npos) << read_text(dir / "bad.err");
