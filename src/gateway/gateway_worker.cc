@@ -6,7 +6,6 @@
 
 #include "common/logging.h"
 #include "gateway/gateway_connection.h"
-#include "gateway/gateway_listener.h"
 
 namespace meshgate::gateway {
 
@@ -53,7 +52,7 @@ void gateway_worker::publish(std::shared_ptr<const gateway_snapshot> snapshot) {
 void gateway_worker::add_listener(const std::string& name, net::listening_fd fd) {
   auto owned = std::make_shared<net::listening_fd>(std::move(fd));
   loop_.post([this, name, owned] {
-    auto l = std::make_unique<gateway_listener>(*this, name, std::move(*owned));
+    auto l = std::make_unique<net::acceptor>(loop_, retry_timers_, *this, name, std::move(*owned));
     if (const int error = l->start(); error != 0) {
       log()->error("worker {}: cannot watch listener {}: {}", index_, name, std::strerror(error));
       return;
@@ -107,7 +106,13 @@ net::timer_queue& gateway_worker::connect_timers(std::chrono::milliseconds timeo
   return *queue;
 }
 
-void gateway_worker::on_accepted(int fd) noexcept {
+void gateway_worker::on_accept_error(net::acceptor& from, int error) noexcept {
+  counters().accept_errors.inc();
+  log()->warn("listener {}: accept failed: {}; retrying in {} ms", from.name(), std::strerror(error),
+              retry_timers_.duration().count());
+}
+
+void gateway_worker::on_accepted(net::acceptor&, int fd) noexcept {
   auto& c = counters();
   c.accepted.inc();
   c.active.inc();

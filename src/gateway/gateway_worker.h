@@ -14,18 +14,18 @@
 #include "gateway/gateway_snapshot.h"
 #include "gateway/gateway_stats.h"
 #include "net/event_loop.h"
+#include "net/acceptor.h"
 #include "net/relay_scratch.h"
 #include "net/reuseport_listener.h"
 
 namespace meshgate::gateway {
 
 class gateway_connection;
-class gateway_listener;
 
 /// The public calls without a "worker thread" note are made from the gateway's control
 /// thread; each is posted to the worker's loop, so that everything a worker owns is only
 /// ever touched by its own thread.
-class gateway_worker {
+class gateway_worker final : public net::accept_sink {
  public:
   gateway_worker(std::size_t index, const gateway_options& options, gateway_stats& stats,
                  connection_limit& limit);
@@ -48,7 +48,6 @@ class gateway_worker {
   void stop();
 
   // Worker thread: for the listeners and connections of this worker.
-  void on_accepted(int fd) noexcept;
   void retire(net::retirable* object) { loop_.retire(object); }
   std::size_t index() const noexcept { return index_; }
   const gateway_options& options() const noexcept { return options_; }
@@ -69,6 +68,8 @@ class gateway_worker {
   void log_upstream_unavailable(const route& r);
 
  private:
+  void on_accepted(net::acceptor& from, int fd) noexcept override;
+  void on_accept_error(net::acceptor& from, int error) noexcept override;
   bool may_log() noexcept;
 
   std::size_t index_;
@@ -86,7 +87,7 @@ class gateway_worker {
   std::shared_ptr<const gateway_snapshot> snapshot_;
   boost::intrusive::list<gateway_connection, boost::intrusive::constant_time_size<false>>
       connections_;
-  std::map<std::string, gateway_listener*> listeners_;
+  std::map<std::string, net::acceptor*> listeners_;
   net::steady_clock::time_point last_log_{};
   std::size_t suppressed_logs_ = 0;
   std::thread thread_;
