@@ -34,6 +34,14 @@ std::vector<store::index_definition> catalog_indexes() {
          }
          return keys;
        }},
+      {std::string(services_table), std::string(services_by_kind),
+       [](const json::value& v) {
+         std::vector<std::string> keys;
+         if (const auto* kind = v.as_object().if_contains("Kind"); kind && !kind->as_string().empty()) {
+           keys.emplace_back(kind->as_string());
+         }
+         return keys;
+       }},
       {std::string(checks_table), std::string(checks_by_service),
        [](const json::value& v) { return std::vector<std::string>{std::string(v.at("ServiceID").as_string())}; }},
   };
@@ -69,6 +77,9 @@ std::vector<std::string> topics_of_service(const json::value& stored) {
   }
   if (const auto* connect = s.if_contains("Connect")) {
     if (connect->as_object().if_contains("Native")) topics.push_back(connect_topic(name));
+  }
+  if (const auto* kind = s.if_contains("Kind"); kind && kind->as_string() == "mesh-gateway") {
+    topics.push_back(gateways_topic);
   }
   return topics;
 }

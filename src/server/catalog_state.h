@@ -22,12 +22,14 @@ inline constexpr std::string_view node_table = "node";
 /// checks by service ID. Declared to the store, which keeps them current.
 inline constexpr std::string_view services_by_name = "services.name";
 inline constexpr std::string_view services_by_connect = "services.connect";
+inline constexpr std::string_view services_by_kind = "services.kind";  // proxies and gateways
 inline constexpr std::string_view checks_by_service = "checks.service";
 std::vector<store::index_definition> catalog_indexes();
 
 /// Topics: what a blocking query waits for.
 inline const std::string services_topic = "services";  // the list of services changed
 inline const std::string checks_topic = "checks";
+inline const std::string gateways_topic = "kind:mesh-gateway";  // mesh gateways or their checks
 std::string service_topic(std::string_view name);  // instances of `name` or their checks
 std::string connect_topic(std::string_view name);  // proxies for `name` or their checks
 std::string config_topic(std::string_view kind);

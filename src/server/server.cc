@@ -227,6 +227,7 @@ int run_server(server_options o) {
   add_catalog_endpoints(routes, ctx);
   add_config_endpoints(routes, ctx);
   add_ca_endpoints(routes, ctx);
+  add_proxy_endpoints(routes, ctx);
   http_server http(io, o.http_endpoint, routes);
   const auto bound = http.local_endpoint();
   const auto address = net::to_string(bound);

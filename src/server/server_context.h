@@ -66,6 +66,7 @@ void add_agent_endpoints(router& routes, server_context& ctx);
 void add_catalog_endpoints(router& routes, server_context& ctx);
 void add_config_endpoints(router& routes, server_context& ctx);
 void add_ca_endpoints(router& routes, server_context& ctx);
+void add_proxy_endpoints(router& routes, server_context& ctx);
 void add_status_endpoints(router& routes, server_context& ctx, std::string leader_address);
 
 }  // namespace meshgate::server

@@ -71,6 +71,8 @@ class state_view {
   const table_type& table(std::string_view name) const;
   /// The records of `table` whose index `index_name` has `key`, in primary key order.
   std::vector<const record*> find(std::string_view table, std::string_view index_name, std::string_view key) const;
+  /// Every key index `index_name` has now, in order.
+  std::vector<std::string> index_keys(std::string_view index_name) const;
   std::uint64_t index() const noexcept { return index_; }
 
  private:

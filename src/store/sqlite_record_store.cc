@@ -45,6 +45,16 @@ std::vector<const record*> state_view::find(std::string_view table, std::string_
   return out;
 }
 
+std::vector<std::string> state_view::index_keys(std::string_view index_name) const {
+  std::vector<std::string> out;
+  const auto i = indexes_.find(index_name);
+  if (i == indexes_.end()) return out;
+  for (const auto& [key, primaries] : i->second) {
+    if (!primaries.empty()) out.push_back(key);
+  }
+  return out;
+}
+
 void sqlite_record_store::index_record(const std::string& table, const std::string& key, const record* old,
                                        const record* now) {
   for (const auto& d : index_definitions_) {
