@@ -150,29 +150,10 @@ x509::pkey_ptr check_csr(X509_REQ* csr, const std::string& expected_uri, bool ma
   return key;
 }
 
-std::string hex(const unsigned char* data, std::size_t n) {
-  std::string out;
-  char byte[4];
-  for (std::size_t i = 0; i < n; ++i) {
-    std::snprintf(byte, sizeof byte, i == 0 ? "%02x" : ":%02x", data[i]);
-    out += byte;
-  }
-  return out;
-}
 
-system_time to_system_time(const ASN1_TIME* t) {
-  std::tm tm{};
-  if (ASN1_TIME_to_tm(t, &tm) != 1) return {};
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
 
 }  // namespace
 
-x509::pkey_ptr make_key() {
-  x509::pkey_ptr key(EVP_EC_gen("P-256"));
-  if (!key) throw crypto_error(openssl_error("generating an EC P-256 key"));
-  return key;
-}
 
 x509::cert_ptr make_root(EVP_PKEY* key, const std::string& trust_domain, const std::string& common_name,
                          std::chrono::seconds ttl, system_time now) {
@@ -208,28 +189,6 @@ x509::cert_ptr cross_sign(const signing_authority& old_root, X509* new_root, sys
   return cert;
 }
 
-x509::csr_ptr make_csr(EVP_PKEY* key, const std::string& common_name, const std::string& uri_san,
-                       const std::string& dns_san, bool is_ca) {
-  x509::csr_ptr csr(X509_REQ_new());
-  check(X509_REQ_set_version(csr.get(), 0), "setting the CSR version");
-  set_name(X509_REQ_get_subject_name(csr.get()), common_name);
-  check(X509_REQ_set_pubkey(csr.get(), key), "setting the CSR key");
-  x509::extensions_ptr exts(sk_X509_EXTENSION_new_null());
-  auto add = [&](int nid, const std::string& value) {
-    X509V3_CTX ctx;
-    X509V3_set_ctx(&ctx, nullptr, nullptr, csr.get(), nullptr, 0);
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-    if (ext == nullptr) throw crypto_error(openssl_error("making CSR extension " + value));
-    sk_X509_EXTENSION_push(exts.get(), ext);
-  };
-  std::string san = "URI:" + uri_san;
-  if (!dns_san.empty()) san += ",DNS:" + dns_san;
-  add(NID_subject_alt_name, san);
-  if (is_ca) add(NID_basic_constraints, "critical,CA:TRUE");
-  check(X509_REQ_add_extensions(csr.get(), exts.get()), "adding CSR extensions");
-  if (X509_REQ_sign(csr.get(), key, EVP_sha256()) <= 0) throw crypto_error(openssl_error("signing the CSR"));
-  return csr;
-}
 
 x509::cert_ptr sign_intermediate(const signing_authority& root, X509_REQ* csr, const std::string& trust_domain,
                                  std::chrono::seconds ttl, system_time now) {
@@ -267,21 +226,7 @@ signed_leaf sign_leaf(const signing_authority& signer, X509_REQ* csr, const leaf
   return {x509::to_pem(cert.get()), serial_of(cert.get()), not_before_of(cert.get()), not_after_of(cert.get())};
 }
 
-std::string serial_of(X509* cert) {
-  x509::bignum_ptr bn(ASN1_INTEGER_to_BN(X509_get_serialNumber(cert), nullptr));
-  std::vector<unsigned char> bytes(static_cast<std::size_t>(BN_num_bytes(bn.get())));
-  BN_bn2bin(bn.get(), bytes.data());
-  return hex(bytes.data(), bytes.size());
-}
 
-std::string fingerprint_of(X509* cert) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  check(X509_digest(cert, EVP_sha256(), digest, &n), "fingerprint");
-  return hex(digest, n);
-}
 
-system_time not_before_of(X509* cert) { return to_system_time(X509_get0_notBefore(cert)); }
-system_time not_after_of(X509* cert) { return to_system_time(X509_get0_notAfter(cert)); }
 
 }  // namespace meshgate::ca

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "x509/certificate_info.h"
+#include "x509/keys.h"
 #include "x509/openssl_handles.h"
 #include "x509/spiffe_id.h"
 
@@ -22,8 +24,6 @@ class signing_refused : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// A new EC P-256 key.
-x509::pkey_ptr make_key();
 
 /// The certificate that signs, and its key.
 struct signing_authority {
@@ -39,10 +39,6 @@ x509::cert_ptr make_root(EVP_PKEY* key, const std::string& trust_domain, const s
 /// signed by `old_root`, so that a peer trusting only the old root accepts what the new one
 /// signs (with this certificate in the chain).
 x509::cert_ptr cross_sign(const signing_authority& old_root, X509* new_root, system_time now);
-
-/// A CSR for `key` with one URI SAN (and a DNS SAN if given); `is_ca` asks for CA rights.
-x509::csr_ptr make_csr(EVP_PKEY* key, const std::string& common_name, const std::string& uri_san,
-                       const std::string& dns_san, bool is_ca);
 
 /// Signs a secondary datacenter's intermediate: CA:TRUE, path length 0, for `ttl`. The CSR
 /// must be self-signed with an EC P-256 key and carry exactly the trust domain's URI.
@@ -71,11 +67,13 @@ struct signed_leaf {
 /// not exactly the identity of the service named in the request.
 signed_leaf sign_leaf(const signing_authority& signer, X509_REQ* csr, const leaf_request& request, system_time now);
 
-/// The serial in Consul's form: hex bytes joined by ':'.
-std::string serial_of(X509* cert);
-/// A stable ID for a certificate: the SHA-256 of its DER, hex with ':' (Consul's root IDs).
-std::string fingerprint_of(X509* cert);
-system_time not_before_of(X509* cert);
-system_time not_after_of(X509* cert);
+// Shared with the proxies (x509/), named here too for the CA's callers.
+using x509::fingerprint_of;
+using x509::make_csr;
+using x509::make_key;
+using x509::not_after_of;
+using x509::not_before_of;
+using x509::serial_of;
+
 
 }  // namespace meshgate::ca
