@@ -10,7 +10,7 @@
 #include <optional>
 #include <vector>
 
-#include "gateway/connection_limit.h"
+#include "net/connection_limit.h"
 #include "gateway/gateway_config.h"
 #include "gateway/gateway_options.h"
 #include "gateway/gateway_snapshot.h"
@@ -53,7 +53,7 @@ class gateway {
   gateway_options options_;
   std::filesystem::path routes_file_;
   gateway_stats stats_;
-  connection_limit limit_;
+  net::connection_limit limit_;
   std::vector<std::unique_ptr<gateway_worker>> workers_;
   std::map<std::string, bound_listener> listeners_;  // control thread only
 

@@ -10,6 +10,7 @@
 
 #include "gateway/gateway_worker.h"
 #include "net/endpoint.h"
+#include "net/socket_options.h"
 
 namespace meshgate::gateway {
 
@@ -17,27 +18,11 @@ namespace {
 
 bool would_block(int error) noexcept { return error == EAGAIN || error == EWOULDBLOCK; }
 
-void set_abortive_close(int fd) noexcept {
-  const ::linger option{1, 0};  // close() sends a reset, not a FIN
-  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, sizeof option);
-}
-
-// Lets the kernel hold back the pure ACK that ends the TCP handshake so that it rides on
-// the replayed ClientHello (HAProxy's tcp-smart-connect): one packet less per upstream
-// connection, seen with tcpdump. Set before connect(). (The client side gains nothing from
-// the same trick: the kernel ACKs the ClientHello before accept() returns, and later the
-// kernel's own ping-pong detection delays ACKs as well as this would.) The kernel leaves
-// this mode by itself when a delayed ACK times out, so bulk transfers are not affected.
-void delay_acks(int fd) noexcept {
-  const int off = 0;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &off, sizeof off);
-}
-
 }  // namespace
 
 gateway_connection::gateway_connection(gateway_worker& worker, int fd,
                                        std::shared_ptr<const gateway_snapshot> snapshot,
-                                       connection_slot slot)
+                                       net::connection_slot slot)
     : worker_(worker),
       snapshot_(std::move(snapshot)),
       slot_(std::move(slot)),
@@ -158,15 +143,7 @@ void gateway_connection::connect_next() noexcept {
   }
   const auto& endpoint = endpoints[(first_endpoint_ + attempt_) % endpoints.size()];
   ++attempt_;
-  up_fd_ = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (up_fd_ < 0) return attempt_failed(errno);
-  const int on = 1;
-  ::setsockopt(up_fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  delay_acks(up_fd_);
-  if (::connect(up_fd_, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0 &&
-      errno != EINPROGRESS) {
-    return attempt_failed(errno);
-  }
+  if (const int error = net::start_connect(endpoint, up_fd_); error != 0) return attempt_failed(error);
   if (const int error = worker_.loop().watch(up_fd_, up_events_); error != 0) {
     return attempt_failed(error);
   }
@@ -250,7 +227,7 @@ void gateway_connection::shut(close_reason reason, bool reset) noexcept {
   slot_.reset();
   for (int fd : {down_fd_, up_fd_}) {
     if (fd < 0) continue;
-    if (reset) set_abortive_close(fd);
+    if (reset) net::set_abortive_close(fd);
     ::close(fd);  // also removes it from the epoll set
   }
   down_fd_ = up_fd_ = -1;

@@ -7,7 +7,7 @@
 #include <memory>
 #include <vector>
 
-#include "gateway/connection_limit.h"
+#include "net/connection_limit.h"
 #include "gateway/gateway_snapshot.h"
 #include "gateway/gateway_stats.h"
 #include "net/event_loop.h"
@@ -25,7 +25,7 @@ class gateway_connection final : public net::retirable,
  public:
   /// Takes ownership of `fd`, an accepted non-blocking socket.
   gateway_connection(gateway_worker& worker, int fd,
-                     std::shared_ptr<const gateway_snapshot> snapshot, connection_slot slot);
+                     std::shared_ptr<const gateway_snapshot> snapshot, net::connection_slot slot);
   gateway_connection(const gateway_connection&) = delete;
   gateway_connection& operator=(const gateway_connection&) = delete;
   ~gateway_connection() override;
@@ -64,7 +64,7 @@ class gateway_connection final : public net::retirable,
 
   gateway_worker& worker_;
   std::shared_ptr<const gateway_snapshot> snapshot_;  // the one this connection started with
-  connection_slot slot_;
+  net::connection_slot slot_;
   const route* route_ = nullptr;
   route_counters* counters_ = nullptr;  // route_'s counters for this worker
   int down_fd_;

@@ -18,7 +18,7 @@ constexpr auto accept_retry_delay = std::chrono::milliseconds(50);
 }  // namespace
 
 gateway_worker::gateway_worker(std::size_t index, const gateway_options& options,
-                               gateway_stats& stats, connection_limit& limit)
+                               gateway_stats& stats, net::connection_limit& limit)
     : index_(index),
       options_(options),
       stats_(stats),
@@ -121,7 +121,7 @@ void gateway_worker::on_accepted(net::acceptor&, int fd) noexcept {
     ::close(fd);
     return;
   }
-  auto* connection = new gateway_connection(*this, fd, snapshot_, connection_slot(limit_));
+  auto* connection = new gateway_connection(*this, fd, snapshot_, net::connection_slot(limit_));
   connections_.push_back(*connection);
   connection->start();
 }

@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "gateway/connection_limit.h"
+#include "net/connection_limit.h"
 #include "gateway/gateway_connection.h"
 #include "gateway/gateway_options.h"
 #include "gateway/gateway_snapshot.h"
@@ -28,7 +28,7 @@ class gateway_connection;
 class gateway_worker final : public net::accept_sink {
  public:
   gateway_worker(std::size_t index, const gateway_options& options, gateway_stats& stats,
-                 connection_limit& limit);
+                 net::connection_limit& limit);
   gateway_worker(const gateway_worker&) = delete;
   gateway_worker& operator=(const gateway_worker&) = delete;
   ~gateway_worker();
@@ -75,7 +75,7 @@ class gateway_worker final : public net::accept_sink {
   std::size_t index_;
   const gateway_options& options_;
   gateway_stats& stats_;
-  connection_limit& limit_;
+  net::connection_limit& limit_;
   // Declared before loop_ so that they outlive it: objects the loop still has to delete
   // when it is destroyed give spares back and leave timer queues.
   net::relay_scratch scratch_;

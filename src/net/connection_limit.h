@@ -1,11 +1,11 @@
 #pragma once
-// The cap on open downstream connections, shared by all workers.
+// The cap on open downstream connections of a proxy, shared by all its workers.
 
 #include <atomic>
 #include <cstddef>
 #include <utility>
 
-namespace meshgate::gateway {
+namespace meshgate::net {
 
 class connection_limit {
  public:
@@ -48,4 +48,4 @@ class connection_slot {
   connection_limit* limit_ = nullptr;
 };
 
-}  // namespace meshgate::gateway
+}  // namespace meshgate::net
