@@ -3,13 +3,13 @@
 #include <sched.h>
 #include <sys/resource.h>
 
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 #include <csignal>
 #include <fstream>
 
 #include "common/logging.h"
+#include "common/system.h"
+#include "net/drain.h"
 
 namespace meshgate::gateway {
 
@@ -27,37 +27,8 @@ const auto& log() {
 // admin, logs, the epoll and timer descriptors of each worker).
 constexpr std::size_t reserved_descriptors = 64;
 
-/// Writes `text` to `path` through a temporary file and a rename, so that a reader never
-/// sees half of it.
-void write_file_atomically(const std::string& path, const std::string& text) {
-  const auto temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    if (!out) throw std::runtime_error("cannot write " + temporary);
-  }
-  std::filesystem::rename(temporary, path);
-}
 
 }  // namespace
-
-std::size_t usable_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
-  return std::max(1, CPU_COUNT(&set));
-}
-
-std::size_t raise_descriptor_limit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
-  if (limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-    getrlimit(RLIMIT_NOFILE, &limit);
-  }
-  return static_cast<std::size_t>(limit.rlim_cur);
-}
 
 namespace {
 
@@ -186,60 +157,23 @@ int gateway::run() {
               workers_.size(), snapshot_->config().routes.size(), limit_.max(),
               options_.max_hello_bytes, options_.hello_timeout.count());
 
-  asio::io_context control(1);
-  asio::signal_set signals(control, SIGHUP, SIGTERM, SIGINT);
-  asio::steady_timer drain_timer(control);
-  std::chrono::steady_clock::time_point drain_deadline;
-  bool forced = false;
-
-  std::function<void()> poll_drain = [&] {
-    if (limit_.open() == 0) {
-      log()->info("drained: no connection left open");
-      control.stop();
-      return;
-    }
-    if (std::chrono::steady_clock::now() >= drain_deadline) {
-      log()->warn("drain timeout: closing {} connections still open", limit_.open());
-      for (auto& w : workers_) w->abort_connections();
-      forced = true;
-      drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    }
-    if (forced && std::chrono::steady_clock::now() >= drain_deadline) {
-      control.stop();  // what remains is being set up; stopping the workers closes it
-      return;
-    }
-    drain_timer.expires_after(std::chrono::milliseconds(50));
-    drain_timer.async_wait([&](auto error) {
-      if (!error) poll_drain();
-    });
+  net::lifecycle_hooks hooks;
+  hooks.reload = [this] {
+    log()->info("SIGHUP: reloading {}", routes_file_.string());
+    reload();
   };
-
-  std::function<void(const boost::system::error_code&, int)> on_signal =
-      [&](const boost::system::error_code& error, int signal) {
-        if (error) return;
-        if (signal == SIGHUP) {
-          log()->info("SIGHUP: reloading {}", routes_file_.string());
-          reload();
-        } else if (!draining_) {
-          draining_ = true;
-          ready_ = false;
-          drain_deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
-          log()->info("{}: draining {} open connections (up to {} ms); signal again to stop now",
-                      signal == SIGTERM ? "SIGTERM" : "SIGINT", limit_.open(),
-                      options_.drain_timeout.count());
-          for (auto& w : workers_) w->stop_accepting();
-          poll_drain();
-        } else {
-          log()->warn("second stop signal: closing everything now");
-          for (auto& w : workers_) w->abort_connections();
-          control.stop();
-          return;
-        }
-        signals.async_wait(on_signal);
-      };
-  signals.async_wait(on_signal);
-  control.run();
-
+  hooks.stop_accepting = [this] {
+    for (auto& w : workers_) w->stop_accepting();
+  };
+  hooks.open_connections = [this] { return limit_.open(); };
+  hooks.abort_connections = [this] {
+    for (auto& w : workers_) w->abort_connections();
+  };
+  hooks.on_draining = [this] {
+    draining_ = true;
+    ready_ = false;
+  };
+  net::serve_until_drained("gateway", options_.drain_timeout, hooks);
   if (admin_) admin_->stop();
   for (auto& w : workers_) w->stop();
   log()->info("gateway stopped");

@@ -65,10 +65,5 @@ class gateway {
   std::unique_ptr<net::admin_server> admin_;
 };
 
-/// CPUs this process may run on (its affinity mask), at least 1.
-std::size_t usable_cpus();
-
-/// Raises the soft descriptor limit to the hard one; returns the new soft limit.
-std::size_t raise_descriptor_limit();
 
 }  // namespace meshgate::gateway

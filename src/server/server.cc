@@ -18,6 +18,7 @@
 
 #include "catalog/json_reader.h"
 #include "common/logging.h"
+#include "common/system.h"
 #include "ca/ca_manager.h"
 #include "server/health_checker.h"
 #include "server/http_server.h"
@@ -73,16 +74,6 @@ node_info ensure_node(store::record_store& s, const server_options& o) {
   const auto result = done.get_future().get();
   if (!result.error.empty()) throw std::runtime_error("cannot record the node: " + result.error);
   return node;
-}
-
-void write_file_atomically(const std::string& path, const std::string& text) {
-  const auto temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    if (!out) throw std::runtime_error("cannot write " + temporary);
-  }
-  std::filesystem::rename(temporary, path);
 }
 
 /// A secondary's CA: take the primary's identity and roots, have the primary sign our
