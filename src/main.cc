@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   meshgate::cli::command_runner run;
   meshgate::cli::add_server_command(app, run);
   meshgate::cli::add_gateway_command(app, run);
+  meshgate::cli::add_proxy_command(app, run);
   meshgate::cli::add_services_command(app, run);
   meshgate::cli::add_config_command(app, run);
   meshgate::cli::add_catalog_command(app, run);

@@ -1,6 +1,8 @@
 #include "api/api_client.h"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -40,6 +42,59 @@ api_client::api_client(std::string address, std::string token, std::chrono::seco
   if (host_.starts_with('[') && host_.ends_with(']')) host_ = host_.substr(1, host_.size() - 2);
 }
 
+namespace {
+
+http::request<http::string_body> make_request(const std::string& method, const std::string& target,
+                                              const std::string& host, const std::string& token, std::string body) {
+  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+  req.set(http::field::host, host);
+  req.set(http::field::user_agent, "meshgate");
+  if (!token.empty()) req.set("X-Consul-Token", token);
+  req.body() = std::move(body);
+  req.prepare_payload();
+  return req;
+}
+
+response to_response(http::response<http::string_body>& r) {
+  response out;
+  out.status = r.result_int();
+  out.body = std::move(r.body());
+  for (const auto& f : r) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[name] = std::string(f.value());
+  }
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<response> api_client::async_request(std::string method, std::string target, std::string body,
+                                                     std::chrono::milliseconds timeout) const {
+  auto executor = co_await asio::this_coro::executor;
+  beast::tcp_stream stream(executor);
+  asio::ip::tcp::resolver resolver(executor);
+  std::string stage = "resolve";
+  try {
+    const auto endpoints = co_await resolver.async_resolve(host_, port_, asio::use_awaitable);
+    stream.expires_after(timeout);  // one deadline for the whole exchange
+    stage = "connect";
+    co_await stream.async_connect(endpoints, asio::use_awaitable);
+    auto req = make_request(method, target, host_, token_, std::move(body));
+    stage = "send";
+    co_await http::async_write(stream, req, asio::use_awaitable);
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 << 20);
+    stage = "read the answer";
+    co_await http::async_read(stream, buffer, parser, asio::use_awaitable);
+    co_return to_response(parser.get());
+  } catch (const boost::system::system_error& e) {
+    if (e.code() == asio::error::operation_aborted) throw;  // cancelled: the caller is stopping
+    throw unreachable("cannot reach the meshgate server at " + address_ + ": " + stage + ": " + e.code().message());
+  }
+}
+
 response api_client::request(const std::string& method, const std::string& target, const std::string& body) const {
   asio::io_context io;
   beast::tcp_stream stream(io);
@@ -54,12 +109,7 @@ response api_client::request(const std::string& method, const std::string& targe
   stream.expires_after(timeout_);
   stream.connect(endpoints, ec);
   if (ec) throw fail("connect", ec);
-  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-  req.set(http::field::host, host_);
-  req.set(http::field::user_agent, "meshgate-cli");
-  if (!token_.empty()) req.set("X-Consul-Token", token_);
-  req.body() = body;
-  req.prepare_payload();
+  auto req = make_request(method, target, host_, token_, body);
   http::write(stream, req, ec);
   if (ec) throw fail("send", ec);
   beast::flat_buffer buffer;
@@ -67,15 +117,7 @@ response api_client::request(const std::string& method, const std::string& targe
   parser.body_limit(64 << 20);
   http::read(stream, buffer, parser, ec);
   if (ec) throw fail("read the answer", ec);
-  response out;
-  out.status = parser.get().result_int();
-  out.body = std::move(parser.get().body());
-  for (const auto& f : parser.get()) {
-    std::string name(f.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.headers[name] = std::string(f.value());
-  }
-  return out;
+  return to_response(parser.get());
 }
 
 }  // namespace meshgate::api

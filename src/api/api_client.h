@@ -1,6 +1,7 @@
 #pragma once
 // A blocking client for the meshgate server's HTTP API.
 
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <map>
 #include <stdexcept>
@@ -30,6 +31,11 @@ class api_client {
                       std::chrono::seconds timeout = std::chrono::seconds(30));
   /// Throws unreachable.
   response request(const std::string& method, const std::string& target, const std::string& body = {}) const;
+  /// The same request on the calling coroutine's executor, with `timeout` for the whole
+  /// exchange (a blocking query's wait plus a margin). Cancellable: a proxy that stops does
+  /// not wait for a long poll to end. Throws unreachable.
+  boost::asio::awaitable<response> async_request(std::string method, std::string target, std::string body,
+                                                 std::chrono::milliseconds timeout) const;
   const std::string& address() const noexcept { return address_; }
 
  private:

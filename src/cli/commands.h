@@ -9,6 +9,7 @@ namespace meshgate::cli {
 using command_runner = std::function<int()>;
 
 void add_gateway_command(CLI::App& app, command_runner& run);
+void add_proxy_command(CLI::App& app, command_runner& run);
 void add_server_command(CLI::App& app, command_runner& run);
 void add_services_command(CLI::App& app, command_runner& run);
 void add_config_command(CLI::App& app, command_runner& run);

@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "common/duration.h"
+#include "cli/flag_values.h"
 #include "common/logging.h"
 #include "gateway/gateway.h"
 #include "net/endpoint.h"
@@ -28,16 +28,6 @@ struct gateway_flags {
   bool validate = false;
 };
 
-std::chrono::milliseconds duration_flag(const std::string& name, const std::string& text) {
-  const auto value = parse_duration(text);
-  if (!value || value->count() <= 0) {
-    throw CLI::ValidationError("-" + name, "\"" + text +
-                                               "\" is not a positive duration (examples: 500ms, "
-                                               "10s, 1m30s, 1h)");
-  }
-  return *value;
-}
-
 gateway::gateway_options to_options(const gateway_flags& f) {
   gateway::gateway_options o;
   o.workers = f.workers;
@@ -47,14 +37,7 @@ gateway::gateway_options to_options(const gateway_flags& f) {
   o.idle_timeout = duration_flag("idle-timeout", f.idle_timeout);
   o.drain_timeout = duration_flag("drain-timeout", f.drain_timeout);
   o.relay_chunk_bytes = f.relay_chunk_bytes;
-  if (!f.admin_addr.empty()) {
-    o.admin_endpoint = net::parse_endpoint(f.admin_addr);
-    if (!o.admin_endpoint) {
-      throw CLI::ValidationError("-admin-addr", "\"" + f.admin_addr +
-                                                    "\" is not an IP:PORT address (use \"\" to "
-                                                    "turn the admin endpoint off)");
-    }
-  }
+  o.admin_endpoint = optional_endpoint_flag("admin-addr", f.admin_addr);
   o.admin_address_file = f.admin_addr_file;
   return o;
 }

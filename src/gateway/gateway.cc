@@ -1,11 +1,6 @@
 #include "gateway/gateway.h"
 
-#include <sched.h>
-#include <sys/resource.h>
-
 #include <boost/json.hpp>
-#include <csignal>
-#include <fstream>
 
 #include "common/logging.h"
 #include "common/system.h"
@@ -13,7 +8,6 @@
 
 namespace meshgate::gateway {
 
-namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {

@@ -104,7 +104,7 @@ tls_context::tls_context(const certificate_chain& leaf, const std::vector<std::s
   client_ = make_context(TLS_client_method());
   for (SSL_CTX* ctx : {server_.get(), client_.get()}) {
     load_identity(ctx, chain, key.get());
-    check(SSL_CTX_set1_cert_store(ctx, roots.store()), "setting the trusted roots");
+    SSL_CTX_set1_cert_store(ctx, roots.store());  // a reference each: the bundle may go
     SSL_CTX_set_app_data(ctx, this);
   }
   // The server issues no tickets (TLS 1.3 would send two after every handshake).

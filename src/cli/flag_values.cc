@@ -1,0 +1,24 @@
+#include "cli/flag_values.h"
+
+#include "common/duration.h"
+
+namespace meshgate::cli {
+
+std::chrono::milliseconds duration_flag(const std::string& name, const std::string& text) {
+  const auto value = parse_duration(text);
+  if (!value || value->count() <= 0) {
+    throw CLI::ValidationError("-" + name, "\"" + text + "\" is not a positive duration (examples: 500ms, 10s, 1m30s, 1h)");
+  }
+  return *value;
+}
+
+std::optional<net::tcp_endpoint> optional_endpoint_flag(const std::string& name, const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  const auto endpoint = net::parse_endpoint(text);
+  if (!endpoint) {
+    throw CLI::ValidationError("-" + name, "\"" + text + "\" is not an IP:PORT address (use \"\" to turn it off)");
+  }
+  return endpoint;
+}
+
+}  // namespace meshgate::cli
