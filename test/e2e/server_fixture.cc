@@ -1,6 +1,7 @@
 #include "e2e/server_fixture.h"
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <atomic>
 #include <regex>
 #include <stdexcept>
@@ -14,8 +15,12 @@ server_process::server_process(const temp_dir& dir, std::filesystem::path data_d
   const auto tag = "server-" + std::to_string(started++);
   const auto address_file = dir / (tag + ".addr");
   std::filesystem::remove(address_file);
-  std::vector<std::string> argv = {MESHGATE_BINARY, "server", "-data-dir", data_dir.string(), "-http-addr",
-                                   "127.0.0.1:0", "-http-addr-file", address_file.string(), "-node", "node1"};
+  std::vector<std::string> argv = {MESHGATE_BINARY, "server", "-data-dir", data_dir.string(),
+                                   "-http-addr-file", address_file.string(), "-node", "node1"};
+  // Any free port unless the test names one (to restart a server where its clients look).
+  if (std::find(flags.begin(), flags.end(), "-http-addr") == flags.end()) {
+    argv.insert(argv.end(), {"-http-addr", "127.0.0.1:0"});
+  }
   argv.insert(argv.end(), flags.begin(), flags.end());
   process_ = std::make_unique<child_process>(argv, dir / tag);
   if (!eventually([&] {

@@ -13,7 +13,7 @@ namespace meshgate::test {
 class server_process {
  public:
   /// Starts a server on 127.0.0.1 (port picked by the system) keeping its state in
-  /// `data_dir`, and waits until it answers.
+  /// `data_dir`, and waits until it answers. `-http-addr IP:PORT` in `flags` picks the port.
   server_process(const temp_dir& dir, std::filesystem::path data_dir, std::vector<std::string> flags = {});
   std::string address() const { return address_; }
   child_process& process() { return *process_; }
