@@ -183,6 +183,7 @@ net::admin_response sidecar::admin(const net::admin_request& request) {
         out["valid_before"] = rfc3339(tls_->not_after());
         out["trust_domain"] = tls_->trust_domain();
         out["roots"] = tls_->root_count();
+        out["verified_peer_chains"] = tls_->verified_chains();
       }
     }
     return {200, "application/json", json::serialize(out) + "\n"};

@@ -20,12 +20,45 @@ void check(int ok, const std::string& what) {
   if (ok != 1) throw crypto_error(openssl_error(what));
 }
 
-/// Inside the handshake, once per certificate of the peer's chain, leaf last. OpenSSL has
+/// Is `id` who this connection may talk to? Records the answer in `check`.
+bool admit(handshake_check& check, const tls_context& context, const std::optional<x509::spiffe_id>& id) {
+  if (!id) {
+    check.refusal = peer_refusal::identity_mismatch;
+    check.detail = "no single SPIFFE URI SAN";
+    return false;
+  }
+  check.peer_identity = id->to_string();
+  bool admitted = false;
+  if (check.expected_identity != nullptr) {
+    admitted = check.peer_identity == *check.expected_identity;
+  } else {
+    admitted = id->trust_domain == context.trust_domain() &&
+               (context.admitted() == inbound_peers::trust_domain || x509::as_service_identity(*id).has_value());
+  }
+  if (!admitted) {
+    check.refusal = peer_refusal::identity_mismatch;
+    check.detail = check.peer_identity;
+  }
+  return admitted;
+}
+
+struct connection_view {
+  handshake_check* check = nullptr;
+  const tls_context* context = nullptr;
+};
+
+connection_view view_of(X509_STORE_CTX* store) {
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  if (ssl == nullptr) return {};
+  return {static_cast<handshake_check*>(SSL_get_app_data(ssl)),
+          static_cast<const tls_context*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)))};
+}
+
+/// Inside X509_verify_cert, once per certificate of the peer's chain, leaf last. OpenSSL has
 /// checked the chain, times and key usage (`preverify`); at the leaf we check the identity.
 int verify_peer(int preverify, X509_STORE_CTX* store) {
-  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  auto* check = ssl ? static_cast<handshake_check*>(SSL_get_app_data(ssl)) : nullptr;
-  if (check == nullptr) return 0;
+  const auto [check, context] = view_of(store);
+  if (check == nullptr || context == nullptr) return 0;
   if (preverify != 1) {
     if (check->refusal == peer_refusal::none) {
       check->refusal = peer_refusal::untrusted;
@@ -34,30 +67,33 @@ int verify_peer(int preverify, X509_STORE_CTX* store) {
     return 0;
   }
   if (X509_STORE_CTX_get_error_depth(store) != 0) return 1;
-  const auto* context = static_cast<const tls_context*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
-  X509* leaf = X509_STORE_CTX_get_current_cert(store);
-  const auto id = x509::spiffe_id_of(leaf);
-  if (!id) {
-    check->refusal = peer_refusal::identity_mismatch;
-    check->detail = "no single SPIFFE URI SAN";
-    X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
-    return 0;
-  }
-  check->peer_identity = id->to_string();
-  bool admitted = false;
-  if (check->expected_identity != nullptr) {
-    admitted = check->peer_identity == *check->expected_identity;
-  } else {
-    admitted = id->trust_domain == context->trust_domain() &&
-               (context->admitted() == inbound_peers::trust_domain || x509::as_service_identity(*id).has_value());
-  }
-  if (!admitted) {
-    check->refusal = peer_refusal::identity_mismatch;
-    check->detail = check->peer_identity;
+  if (!admit(*check, *context, x509::spiffe_id_of(X509_STORE_CTX_get_current_cert(store)))) {
     X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
     return 0;
   }
   return 1;
+}
+
+/// Replaces libssl's call to X509_verify_cert: a chain that verified before against this
+/// context's store is not verified again (verified_chain_cache.h says why that is sound);
+/// the identity is judged for every connection all the same.
+int verify_chain(X509_STORE_CTX* store, void* arg) {
+  auto* cache = static_cast<verified_chain_cache*>(arg);
+  const auto [check, context] = view_of(store);
+  if (check == nullptr || context == nullptr) return 0;
+  const auto key = verified_chain_cache::key_of(X509_STORE_CTX_get0_untrusted(store));
+  if (key) {
+    if (const auto identity = cache->find(*key, std::time(nullptr))) {
+      if (admit(*check, *context, x509::parse_spiffe_id(*identity))) return 1;
+      X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+      return 0;
+    }
+  }
+  const int ok = X509_verify_cert(store);
+  if (ok == 1 && key && check->refusal == peer_refusal::none) {
+    cache->remember(*key, X509_STORE_CTX_get0_chain(store), check->peer_identity);
+  }
+  return ok;
 }
 
 /// Settings both sides share: TLS 1.2 and up, no session resumption (no tickets, no cache:
@@ -72,7 +108,10 @@ ssl_ctx_ptr make_context(const SSL_METHOD* method) {
                                      SSL_OP_NO_COMPRESSION);
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
   // A relay hands SSL_write whatever its shared chunk holds; a retry may come from another.
-  SSL_CTX_set_mode(ctx.get(), SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // NO_AUTO_CHAIN: we send the chain we were given (the leaf and any intermediate the CA
+  // returned). Without it OpenSSL rebuilds our own chain from the trust store on every
+  // handshake — a second X509_verify_cert per connection, a sixth of a handshake's CPU.
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_NO_AUTO_CHAIN);
   SSL_CTX_set_verify_depth(ctx.get(), max_chain_depth);
   return ctx;
 }
@@ -111,6 +150,8 @@ tls_context::tls_context(const certificate_chain& leaf, const std::vector<std::s
   check(SSL_CTX_set_num_tickets(server_.get(), 0), "turning off session tickets");
   SSL_CTX_set_verify(server_.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_peer);
   SSL_CTX_set_verify(client_.get(), SSL_VERIFY_PEER, verify_peer);
+  SSL_CTX_set_cert_verify_callback(server_.get(), verify_chain, &inbound_chains_);
+  SSL_CTX_set_cert_verify_callback(client_.get(), verify_chain, &outbound_chains_);
 }
 
 ssl_ptr tls_context::new_inbound(handshake_check& check) const {

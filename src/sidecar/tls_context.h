@@ -11,6 +11,8 @@
 //              our trust domain (or any SPIFFE ID of it, for standalone use);
 //   outbound — the server's chain as above with serverAuth, and its URI SAN must equal the
 //              upstream's expected identity exactly.
+// A chain that verified once is remembered per context (verified_chain_cache.h); the
+// identity is still judged for every connection.
 
 #include <openssl/ssl.h>
 
@@ -19,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "sidecar/verified_chain_cache.h"
 #include "x509/openssl_handles.h"
 
 namespace meshgate::sidecar {
@@ -78,6 +81,8 @@ class tls_context {
   const std::string& trust_domain() const noexcept { return trust_domain_; }
   inbound_peers admitted() const noexcept { return admitted_; }
   std::size_t root_count() const noexcept { return root_count_; }
+  /// Peer chains verified so far and remembered (inbound, outbound).
+  std::size_t verified_chains() const { return inbound_chains_.size() + outbound_chains_.size(); }
 
  private:
   ssl_ctx_ptr server_;
@@ -89,6 +94,8 @@ class tls_context {
   system_time not_before_{};
   system_time not_after_{};
   std::size_t root_count_ = 0;
+  verified_chain_cache inbound_chains_;   // client certificates (the server context's)
+  verified_chain_cache outbound_chains_;  // server certificates (the client context's)
 };
 
 std::string_view to_string(peer_refusal r) noexcept;

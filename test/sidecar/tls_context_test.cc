@@ -150,6 +150,41 @@ TEST(tls_context, inbound_refuses_an_identity_of_another_trust_domain_even_from_
   EXPECT_EQ(r.server.refusal, peer_refusal::identity_mismatch);
 }
 
+TEST(tls_context, remembers_a_verified_chain_but_judges_the_identity_of_every_connection) {
+  const auto ca = make_authority();
+  const tls_context web(leaf_for(ca, "web"), {ca.pem}, td, inbound_peers::service_identity);
+  const tls_context api(leaf_for(ca, "api"), {ca.pem}, td, inbound_peers::service_identity);
+  for (int i = 0; i < 3; ++i) {
+    handshake_result r;
+    run_handshake(web, api, identity_of("api"), r);
+    EXPECT_TRUE(r.client_done && r.server_done) << i;
+    EXPECT_EQ(r.client.peer_identity, identity_of("api")) << i;
+    EXPECT_EQ(r.server.peer_identity, identity_of("web")) << i;
+  }
+  // One chain each way, remembered once however many times it was seen.
+  EXPECT_EQ(web.verified_chains(), 1u);
+  EXPECT_EQ(api.verified_chains(), 1u);
+  // The same remembered chain, dialled as another service: refused on the hit.
+  handshake_result wrong;
+  run_handshake(web, api, identity_of("billing"), wrong);
+  EXPECT_FALSE(wrong.client_done);
+  EXPECT_EQ(wrong.client.refusal, peer_refusal::identity_mismatch);
+  EXPECT_EQ(wrong.client.detail, identity_of("api"));
+}
+
+TEST(tls_context, never_remembers_a_chain_that_failed) {
+  const auto ca = make_authority();
+  const auto other = make_authority();
+  const tls_context web(leaf_for(ca, "web"), {ca.pem}, td, inbound_peers::service_identity);
+  const tls_context impostor(leaf_for(other, "api"), {other.pem}, td, inbound_peers::service_identity);
+  for (int i = 0; i < 2; ++i) {
+    handshake_result r;
+    run_handshake(web, impostor, identity_of("api"), r);
+    EXPECT_EQ(r.client.refusal, peer_refusal::untrusted) << i;
+  }
+  EXPECT_EQ(web.verified_chains(), 0u);
+}
+
 TEST(tls_context, refuses_a_key_that_does_not_match_its_certificate) {
   const auto ca = make_authority();
   auto leaf = leaf_for(ca, "web");
