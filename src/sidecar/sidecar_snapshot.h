@@ -29,9 +29,9 @@ struct inbound_runtime {
 
 class upstream_runtime {
  public:
-  upstream_runtime(proxycfg::upstream_config config, std::vector<net::tcp_endpoint> endpoints,
-                   net::tcp_endpoint bind, std::shared_ptr<target_stats> stats)
-      : config(std::move(config)), endpoints(std::move(endpoints)), bind(bind), stats(std::move(stats)) {}
+  upstream_runtime(proxycfg::upstream_config from, std::vector<net::tcp_endpoint> dial,
+                   net::tcp_endpoint bind_at, std::shared_ptr<target_stats> counters)
+      : config(std::move(from)), endpoints(std::move(dial)), bind(bind_at), stats(std::move(counters)) {}
   const proxycfg::upstream_config config;
   const std::vector<net::tcp_endpoint> endpoints;  // the parsable ones, in order
   const net::tcp_endpoint bind;

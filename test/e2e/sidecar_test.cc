@@ -3,6 +3,7 @@
 // as peers that are not in the mesh or pretend to be someone else.
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
@@ -307,6 +308,32 @@ TEST_F(sidecar_e2e, keeps_serving_while_the_server_is_gone_and_picks_up_again_wh
     return json::serialize(listeners).find(":" + std::to_string(cache_port)) != std::string::npos;
   }));
   EXPECT_TRUE(echoes(established.get(), "after"));
+}
+
+TEST_F(sidecar_e2e, drains_on_sigterm_finishing_open_connections_and_taking_no_new_ones) {
+  echo_server api_app;
+  const auto bind_port = unused_port();
+  register_service(sidecar_registration("api", unused_port(), api_app.port()));
+  register_service(sidecar_registration("web", unused_port(), 1, "[" + upstream("api", bind_port) + "]"));
+  proxy_process api(dir, server->address(), "api");
+  proxy_process web(dir, server->address(), "web");
+  const auto upstream_address = "127.0.0.1:" + std::to_string(bind_port);
+  auto open = connect_tcp(upstream_address);
+  ASSERT_TRUE(open);
+  ASSERT_TRUE(echoes(open.get(), "before the drain"));
+
+  web.process().signal(SIGTERM);
+  EXPECT_TRUE(eventually([&] {
+    const auto ready = http_get(web.admin_address(), "/ready");
+    return ready && ready->status == 503;
+  }));
+  EXPECT_FALSE(connect_tcp(upstream_address)) << "the upstream listener still accepts while draining";
+  EXPECT_TRUE(echoes(open.get(), "during the drain"));
+  open.reset();  // the last connection ends: the drain is over
+  const auto status = web.process().wait_for_exit(10s);
+  ASSERT_TRUE(status) << "still running after its last connection closed";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << web.process().err();
+  EXPECT_NE(web.process().err().find("drained: no connection left open"), std::string::npos) << web.process().err();
 }
 
 }  // namespace

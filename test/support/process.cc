@@ -1,5 +1,7 @@
 #include "support/process.h"
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -74,6 +76,16 @@ child_process::~child_process() {
   if (running()) {
     ::kill(pid_, SIGKILL);
     wait_for_exit(10s);
+  }
+  // Under the sanitize build our own binaries run instrumented: a report from a child fails
+  // the test that started it, even when the test's assertions all held.
+  const auto log = err();
+  for (const char* report : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
+    if (log.find(report) != std::string::npos) {
+      ADD_FAILURE() << "a child process reported \"" << report << "\" (" << log_prefix_.string() << ".err):\n"
+                    << log.substr(log.find(report) > 2000 ? log.find(report) - 2000 : 0, 6000);
+      break;
+    }
   }
 }
 
