@@ -3,6 +3,7 @@
 // as peers that are not in the mesh or pretend to be someone else.
 
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <gtest/gtest.h>
@@ -334,6 +335,48 @@ TEST_F(sidecar_e2e, drains_on_sigterm_finishing_open_connections_and_taking_no_n
   ASSERT_TRUE(status) << "still running after its last connection closed";
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << web.process().err();
   EXPECT_NE(web.process().err().find("drained: no connection left open"), std::string::npos) << web.process().err();
+}
+
+TEST_F(sidecar_e2e, fails_over_past_a_dead_endpoint_carries_half_close_and_closes_idle_connections) {
+  echo_server api_app;
+  const auto bind_port = unused_port();
+  // api has two sidecars: one registered where nothing listens, and the real one.
+  register_service(R"({"ID": "api-dead", "Name": "api-sidecar-proxy", "Kind": "connect-proxy",
+    "Address": "127.0.0.1", "Port": )" + std::to_string(unused_port()) +
+                   R"(, "Proxy": {"DestinationServiceName": "api"}})");
+  register_service(sidecar_registration("api", unused_port(), api_app.port()));
+  register_service(sidecar_registration("web", unused_port(), 1, "[" + upstream("api", bind_port) + "]"));
+  proxy_process api(dir, server->address(), "api");
+  proxy_process web(dir, server->address(), "web", {"-idle-timeout", "1s"});
+  const auto upstream_address = "127.0.0.1:" + std::to_string(bind_port);
+
+  // Round robin starts half of these at the dead endpoint; every one gets through.
+  for (int i = 0; i < 4; ++i) {
+    auto fd = connect_tcp(upstream_address);
+    ASSERT_TRUE(fd);
+    EXPECT_TRUE(echoes(fd.get(), "connection " + std::to_string(i)));
+  }
+  EXPECT_GE(web.counter("api", "connect_failures"), 2u);
+  EXPECT_EQ(web.closed("api", "upstream_unavailable"), 0u);
+
+  // Half-close: our FIN crosses both sidecars (as close_notify between them), and the
+  // service's answer still comes back whole before its own FIN does.
+  const auto data = random_bytes(1 << 20, 7);
+  auto half = connect_tcp(upstream_address);
+  ASSERT_TRUE(half);
+  ASSERT_TRUE(send_all(half.get(), data));
+  ASSERT_EQ(::shutdown(half.get(), SHUT_WR), 0);
+  bool closed = false;
+  const auto back = recv_until_close(half.get(), closed);
+  EXPECT_TRUE(closed);
+  EXPECT_TRUE(back == data) << back.size() << " of " << data.size() << " bytes came back";
+
+  // Idle: nothing either way for -idle-timeout closes the connection and says why.
+  auto idle = connect_tcp(upstream_address);
+  ASSERT_TRUE(idle);
+  ASSERT_TRUE(echoes(idle.get(), "then silence"));
+  EXPECT_TRUE(peer_closes(idle.get(), 10s));
+  EXPECT_TRUE(eventually([&] { return web.closed("api", "idle_timeout") == 1; }));
 }
 
 }  // namespace
