@@ -40,6 +40,17 @@ void router::add(std::string method, std::string path, api_handler handler) {
 }
 
 boost::asio::awaitable<api_response> router::dispatch(api_request& request) const {
+  if (forwarder_) {
+    std::optional<api_response> elsewhere;
+    try {
+      elsewhere = co_await forwarder_(request);
+    } catch (const catalog::invalid_input& e) {
+      elsewhere = api_response::error(400, e.what());
+    } catch (const api_error& e) {
+      elsewhere = api_response::error(e.status(), e.what());
+    }
+    if (elsewhere) co_return std::move(*elsewhere);
+  }
   std::vector<std::string> allowed;
   for (const auto& r : routes_) {
     const bool rest = r.path.ends_with("/*");

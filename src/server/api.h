@@ -59,6 +59,10 @@ using api_handler = std::function<boost::asio::awaitable<api_response>(const api
 class router {
  public:
   void add(std::string method, std::string path, api_handler handler);
+  /// Asked first about every request: an answer from elsewhere (another datacenter's
+  /// server), or nullopt to dispatch here.
+  using forwarder = std::function<boost::asio::awaitable<std::optional<api_response>>(const api_request&)>;
+  void set_forwarder(forwarder f) { forwarder_ = std::move(f); }
   /// The handler, or a 404 / 405 response.
   boost::asio::awaitable<api_response> dispatch(api_request& request) const;
 
@@ -69,6 +73,7 @@ class router {
     api_handler handler;
   };
   std::vector<route> routes_;
+  forwarder forwarder_;
 };
 
 }  // namespace meshgate::server

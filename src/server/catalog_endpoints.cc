@@ -5,6 +5,7 @@
 
 #include "catalog/service.h"
 #include "server/blocking_query.h"
+#include "server/federation_state.h"
 #include "server/server_context.h"
 
 namespace meshgate::server {
@@ -128,8 +129,13 @@ asio::awaitable<api_response> catalog_services(server_context& ctx, const api_re
 }  // namespace
 
 void add_catalog_endpoints(router& routes, server_context& ctx) {
+  // Every datacenter federation knows, this one first (Consul orders by distance).
   routes.add("GET", "/v1/catalog/datacenters", [&ctx](const api_request&) -> asio::awaitable<api_response> {
-    co_return api_response::json(json::array{json::string(ctx.node.datacenter)});
+    json::array out;
+    ctx.store.read([&](const store::state_view& state) {
+      for (auto& dc : known_datacenters(state, ctx.node.datacenter)) out.emplace_back(std::move(dc));
+    });
+    co_return api_response::json(out);
   });
   routes.add("GET", "/v1/catalog/services", [&ctx](const api_request& r) { return catalog_services(ctx, r); });
   routes.add("GET", "/v1/catalog/service/", [&ctx](const api_request& r) { return catalog_service_read(ctx, r); });

@@ -178,4 +178,27 @@ std::optional<store::transaction> check_update_transaction(const store::state_vi
   return txn;
 }
 
+bool all_checks_pass(const store::state_view& state, std::string_view service_id) {
+  return aggregate_status(checks_of(state, service_id)) == catalog::check_status::passing;
+}
+
+mesh::instance_addresses addresses_of(const catalog::service& s, const node_info& node) {
+  mesh::instance_addresses a;
+  a.service_address = s.address;
+  a.port = s.port;
+  if (s.kind == catalog::service_kind::mesh_gateway) {
+    if (auto lan = s.tagged_addresses.find("lan"); lan != s.tagged_addresses.end()) {
+      a.service_address = lan->second.address;
+      if (lan->second.port != 0) a.port = lan->second.port;
+    }
+  }
+  if (auto wan = s.tagged_addresses.find("wan"); wan != s.tagged_addresses.end()) {
+    a.tagged_wan_address = wan->second.address;
+    a.tagged_wan_port = wan->second.port;
+  }
+  a.node_address = node.address;
+  a.node_wan_address = node.address;  // the server's node has one address for both
+  return a;
+}
+
 }  // namespace meshgate::server

@@ -9,6 +9,7 @@
 
 #include "catalog/check.h"
 #include "catalog/service.h"
+#include "mesh/names.h"
 #include "store/record_store.h"
 
 namespace meshgate::server {
@@ -66,5 +67,11 @@ std::vector<std::string> topics_of_service(const boost::json::value& stored_serv
 std::vector<const store::record*> checks_of(const store::state_view& state, std::string_view service_id);
 /// The worst status among `checks` (passing if none).
 catalog::check_status aggregate_status(const std::vector<const store::record*>& checks);
+/// Whether every check of a service passes (true if it has none).
+bool all_checks_pass(const store::state_view& state, std::string_view service_id);
+
+/// Where an instance listens (DESIGN.md §2.3's inputs). A gateway's LAN address is its
+/// tagged "lan" when it has one.
+mesh::instance_addresses addresses_of(const catalog::service& s, const node_info& node);
 
 }  // namespace meshgate::server

@@ -5,6 +5,7 @@
 
 #include "catalog/config_entry.h"
 #include "server/blocking_query.h"
+#include "server/federation.h"
 #include "server/server_context.h"
 
 namespace meshgate::server {
@@ -40,6 +41,7 @@ void require_known_kind(const std::string& kind) {
 }
 
 asio::awaitable<api_response> write_entry(server_context& ctx, const api_request& request) {
+  if (!ctx.is_primary() && ctx.fed != nullptr) co_return co_await ctx.fed->forward_config_write(request);
   auto entry = catalog::decode_config_entry(catalog::parse_body(request.body));
   require(ctx, request, write_permission(entry.kind, entry.name));
   const auto key = catalog::config_key(entry.kind, entry.name);
@@ -48,7 +50,9 @@ asio::awaitable<api_response> write_entry(server_context& ctx, const api_request
   txn.topics = {config_topic(entry.kind), config_entry_topic(entry.kind, entry.name), "config"};
   const auto result = co_await commit(ctx.store, std::move(txn));
   if (!result.error.empty()) throw api_error(500, "could not store the config entry: " + result.error);
-  co_return api_response::json(result.applied);  // Consul answers true, or false when the CAS failed
+  auto response = api_response::json(result.applied);  // Consul answers true, or false when the CAS failed
+  if (result.applied) set_index_headers(response, result.index);  // a secondary waits for it
+  co_return response;
 }
 
 asio::awaitable<api_response> read_entries(server_context& ctx, const api_request& request) {
@@ -96,13 +100,16 @@ asio::awaitable<api_response> delete_entry(server_context& ctx, const api_reques
   const std::string kind = request.param.substr(0, slash);
   const std::string name = request.param.substr(slash + 1);
   require_known_kind(kind);
+  if (!ctx.is_primary() && ctx.fed != nullptr) co_return co_await ctx.fed->forward_config_write(request);
   require(ctx, request, write_permission(kind, name));
   store::transaction txn;
   txn.ops.push_back({std::string(config_table), catalog::config_key(kind, name), std::nullopt, cas_of(request)});
   txn.topics = {config_topic(kind), config_entry_topic(kind, name), "config"};
   const auto result = co_await commit(ctx.store, std::move(txn));
   if (!result.error.empty()) throw api_error(500, "could not delete the config entry: " + result.error);
-  co_return api_response::json(result.applied);
+  auto response = api_response::json(result.applied);
+  if (result.applied) set_index_headers(response, result.index);
+  co_return response;
 }
 
 }  // namespace

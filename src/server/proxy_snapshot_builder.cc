@@ -8,6 +8,7 @@
 #include "catalog/service.h"
 #include "mesh/names.h"
 #include "mesh/upstream_resolution.h"
+#include "server/federation_state.h"
 #include "x509/spiffe_id.h"
 
 namespace meshgate::server {
@@ -57,42 +58,19 @@ std::optional<int> connect_timeout_of(const json::object& config) {
   return static_cast<int>(ms);
 }
 
-/// Where an instance listens. A gateway's LAN address is its tagged "lan" when it has one.
-mesh::instance_addresses addresses_of(const catalog::service& s, const node_info& node) {
-  mesh::instance_addresses a;
-  a.service_address = s.address;
-  a.port = s.port;
-  if (s.kind == catalog::service_kind::mesh_gateway) {
-    if (auto lan = s.tagged_addresses.find("lan"); lan != s.tagged_addresses.end()) {
-      a.service_address = lan->second.address;
-      if (lan->second.port != 0) a.port = lan->second.port;
-    }
-  }
-  if (auto wan = s.tagged_addresses.find("wan"); wan != s.tagged_addresses.end()) {
-    a.tagged_wan_address = wan->second.address;
-    a.tagged_wan_port = wan->second.port;
-  }
-  a.node_address = node.address;
-  a.node_wan_address = node.address;  // the server's node has one address for both
-  return a;
-}
-
-bool passing(const store::state_view& state, std::string_view service_id) {
-  return aggregate_status(checks_of(state, service_id)) == catalog::check_status::passing;
-}
-
 std::vector<mesh::candidate> candidates(const store::state_view& state, const node_info& node,
                                         const std::vector<const store::record*>& records) {
   std::vector<mesh::candidate> out;
   for (const auto* r : records) {
     const auto s = catalog::service_from_json(r->value);
-    out.push_back({addresses_of(s, node), passing(state, s.id)});
+    out.push_back({addresses_of(s, node), all_checks_pass(state, s.id)});
   }
   return out;
 }
 
-/// The datacenter's view for resolving one sidecar's upstreams. Other datacenters are
-/// unknown until federation: their instances and gateways come back empty.
+/// The datacenter's view for resolving one sidecar's upstreams. Other datacenters'
+/// gateways come from federation states; their sidecars are not known here yet (mode
+/// none across datacenters resolves to no endpoint).
 mesh::catalog_view view_for(const store::state_view& state, const node_info& node, const std::string& trust_domain,
                             const catalog::service& proxy) {
   mesh::catalog_view v;
@@ -108,7 +86,7 @@ mesh::catalog_view view_for(const store::state_view& state, const node_info& nod
     return candidates(state, node, state.find(services_table, services_by_connect, service));
   };
   v.gateways = [&state, &node](const std::string& dc) {
-    if (dc != node.datacenter) return std::vector<mesh::candidate>{};
+    if (dc != node.datacenter) return remote_gateways(state, dc);  // healthy ones, from federation
     return candidates(state, node, state.find(services_table, services_by_kind, "mesh-gateway"));
   };
   return v;
@@ -226,7 +204,7 @@ built_snapshot build_gateway(const store::state_view& state, const node_info& no
   json::array routes;
   json::object clusters;
   // Every local service reachable through the mesh: its SNI to its healthy sidecars, at
-  // their LAN address. Other datacenters' gateways come with federation.
+  // their LAN address.
   for (const auto& name : state.index_keys(services_by_connect)) {
     json::array endpoints;
     for (const auto& c : candidates(state, node, state.find(services_table, services_by_connect, name))) {
@@ -234,6 +212,18 @@ built_snapshot build_gateway(const store::state_view& state, const node_info& no
     }
     routes.push_back({{"sni", mesh::service_sni(name, "default", node.datacenter, ca.trust_domain)}, {"cluster", name}});
     clusters[name] = {{"endpoints", std::move(endpoints)}, {"connect_timeout_ms", timeout}};
+  }
+  // Every other datacenter federation knows: *.<dc>.internal.<td> to its healthy gateways,
+  // at their WAN address. A datacenter with none gets no route: such names are refused.
+  topics.insert(federation_topic);
+  for (const auto& dc : known_datacenters(state, node.datacenter)) {
+    if (dc == node.datacenter) continue;
+    json::array endpoints;
+    for (const auto& c : remote_gateways(state, dc)) endpoints.emplace_back(mesh::wan_endpoint(c.addresses));
+    if (endpoints.empty()) continue;
+    const auto cluster = "datacenter:" + dc;  // cannot collide with a service name
+    routes.push_back({{"sni", "*." + mesh::datacenter_sni(dc, ca.trust_domain)}, {"cluster", cluster}});
+    clusters[cluster] = {{"endpoints", std::move(endpoints)}, {"connect_timeout_ms", timeout}};
   }
   snapshot.gateway = json::object{{"listeners", gateway_listeners(gw)}, {"routes", std::move(routes)}, {"clusters", std::move(clusters)}};
   return {std::move(snapshot), {topics.begin(), topics.end()}};

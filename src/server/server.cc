@@ -20,6 +20,7 @@
 #include "common/logging.h"
 #include "common/system.h"
 #include "ca/ca_manager.h"
+#include "server/federation.h"
 #include "server/health_checker.h"
 #include "server/http_server.h"
 #include "server/leaf_cache.h"
@@ -219,16 +220,28 @@ int run_server(server_options o) {
   add_config_endpoints(routes, ctx);
   add_ca_endpoints(routes, ctx);
   add_proxy_endpoints(routes, ctx);
+  add_federation_endpoints(routes, ctx);
   http_server http(io, o.http_endpoint, routes);
   const auto bound = http.local_endpoint();
   const auto address = net::to_string(bound);
+  // Where the other datacenters reach this server: the address listened on, or the
+  // node's when it listens on all of them.
+  const auto advertised = bound.address().is_unspecified()
+                              ? net::to_string(net::tcp_endpoint(asio::ip::make_address(node.address), bound.port()))
+                              : address;
+  federation fed(ctx, primary ? std::string() : o.primary_address, advertised);
+  ctx.fed = &fed;
+  routes.set_forwarder([&fed](const api_request& r) { return fed.forward_if_remote(r); });
   add_status_endpoints(routes, ctx, address);
   http.start();
   checks.start();
+  asio::co_spawn(io, fed.publish_local_state(), asio::detached);
   if (primary) {
     asio::co_spawn(io, prune_roots(ca), asio::detached);
   } else {
     asio::co_spawn(io, follow_primary_ca(ca, o.primary_address, o.datacenter), asio::detached);
+    asio::co_spawn(io, fed.replicate_states(), asio::detached);
+    asio::co_spawn(io, fed.replicate_config(), asio::detached);
   }
   log()->info("meshgate server: datacenter {} (primary {}), node {} ({}), data in {}, index {}",
               o.datacenter, o.primary_datacenter, node.name, node.id, o.data_dir.string(), store.index());

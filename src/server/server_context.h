@@ -15,6 +15,7 @@ class ca_manager;
 
 namespace meshgate::server {
 
+class federation;
 class health_checker;
 class leaf_cache;
 
@@ -50,13 +51,14 @@ struct server_context {
   health_checker& checks;
   ca::ca_manager& ca;
   leaf_cache& leaves;
+  federation* fed = nullptr;  // set once the server has made it
   bool is_primary() const { return node.datacenter == primary_datacenter; }
 };
 
 /// Throws api_error 403 unless the request's token grants `p`.
 void require(const server_context& ctx, const api_request& request, const permission& p);
-/// Throws api_error 500 "No path to datacenter" for ?dc= naming another datacenter
-/// (federation answers those in its own issue).
+/// Throws api_error 500 "No path to datacenter" for ?dc= naming another datacenter (the
+/// router forwards those that federation knows before any handler runs).
 void require_local_datacenter(const server_context& ctx, const api_request& request);
 /// Commits `txn` and resumes with the result on the calling coroutine's executor.
 boost::asio::awaitable<store::commit_result> commit(store::record_store& s, store::transaction txn);
@@ -67,6 +69,7 @@ void add_catalog_endpoints(router& routes, server_context& ctx);
 void add_config_endpoints(router& routes, server_context& ctx);
 void add_ca_endpoints(router& routes, server_context& ctx);
 void add_proxy_endpoints(router& routes, server_context& ctx);
+void add_federation_endpoints(router& routes, server_context& ctx);
 void add_status_endpoints(router& routes, server_context& ctx, std::string leader_address);
 
 }  // namespace meshgate::server

@@ -1,0 +1,135 @@
+#include "server/federation_state.h"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+#include "catalog/json_reader.h"
+#include "net/endpoint.h"
+
+namespace meshgate::server {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t max_gateways = 1024;
+
+std::string string_field(const json::object& o, std::string_view name, std::string_view where) {
+  const auto* v = o.if_contains(name);
+  if (v == nullptr || !v->is_string() || v->as_string().empty()) {
+    throw catalog::invalid_input(std::string(where) + std::string(name) + ": required, a non-empty string");
+  }
+  return std::string(v->as_string());
+}
+
+std::string endpoint_field(const json::object& o, std::string_view name, std::string_view where) {
+  auto text = string_field(o, name, where);
+  if (!net::parse_endpoint(text)) {
+    throw catalog::invalid_input(std::string(where) + std::string(name) + ": \"" + text + "\" is not IP:PORT");
+  }
+  return text;
+}
+
+bool is_datacenter_name(std::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
+}  // namespace
+
+json::object local_federation_state(const store::state_view& state, const node_info& node,
+                                    const std::string& primary_datacenter, const std::string& server_address) {
+  json::array gateways;
+  for (const auto* r : state.find(services_table, services_by_kind, "mesh-gateway")) {
+    const auto s = catalog::service_from_json(r->value);
+    if (!all_checks_pass(state, s.id)) continue;  // a failing gateway gets no traffic (better than #15703)
+    const auto a = addresses_of(s, node);
+    gateways.push_back(json::object{{"ID", s.id}, {"LAN", mesh::lan_endpoint(a)}, {"WAN", mesh::wan_endpoint(a)}});
+  }
+  return json::object{{"Datacenter", node.datacenter},
+                      {"PrimaryDatacenter", primary_datacenter},
+                      {"ServerAddress", server_address},
+                      {"MeshGateways", std::move(gateways)}};
+}
+
+json::object parse_federation_state(const json::value& v) {
+  if (!v.is_object()) throw catalog::invalid_input("a federation state must be a JSON object");
+  const auto& o = v.as_object();
+  const auto dc = string_field(o, "Datacenter", "");
+  if (!is_datacenter_name(dc)) throw catalog::invalid_input("Datacenter: \"" + dc + "\" is not a datacenter name");
+  json::object out{{"Datacenter", dc},
+                   {"PrimaryDatacenter", string_field(o, "PrimaryDatacenter", "")},
+                   {"ServerAddress", endpoint_field(o, "ServerAddress", "")}};
+  json::array gateways;
+  const auto* list = o.if_contains("MeshGateways");
+  if (list != nullptr && !list->is_null()) {
+    if (!list->is_array()) throw catalog::invalid_input("MeshGateways: must be an array");
+    if (list->as_array().size() > max_gateways) throw catalog::invalid_input("MeshGateways: more than 1024");
+    std::size_t i = 0;
+    for (const auto& g : list->as_array()) {
+      const auto where = "MeshGateways[" + std::to_string(i++) + "].";
+      if (!g.is_object()) throw catalog::invalid_input(where + ": must be an object");
+      const auto& go = g.as_object();
+      gateways.push_back(json::object{{"ID", string_field(go, "ID", where)},
+                                      {"LAN", endpoint_field(go, "LAN", where)},
+                                      {"WAN", endpoint_field(go, "WAN", where)}});
+    }
+  }
+  out["MeshGateways"] = std::move(gateways);
+  return out;
+}
+
+std::optional<std::string> server_address_of(const store::state_view& state, const std::string& datacenter) {
+  const auto* r = state.get(federation_table, datacenter);
+  if (r == nullptr || !r->value.is_object()) return std::nullopt;
+  const auto* a = r->value.as_object().if_contains("ServerAddress");
+  if (a == nullptr || !a->is_string()) return std::nullopt;
+  return std::string(a->as_string());
+}
+
+std::vector<std::string> known_datacenters(const store::state_view& state, const std::string& local) {
+  std::vector<std::string> out{local};
+  for (const auto& [dc, r] : state.table(federation_table)) {
+    if (dc != local) out.push_back(dc);
+  }
+  return out;
+}
+
+std::vector<mesh::candidate> remote_gateways(const store::state_view& state, const std::string& datacenter) {
+  std::vector<mesh::candidate> out;
+  const auto* r = state.get(federation_table, datacenter);
+  if (r == nullptr || !r->value.is_object()) return out;
+  const auto* list = r->value.as_object().if_contains("MeshGateways");
+  if (list == nullptr || !list->is_array()) return out;
+  for (const auto& g : list->as_array()) {
+    const auto wan = net::parse_endpoint(std::string(g.at("WAN").as_string()));
+    const auto lan = net::parse_endpoint(std::string(g.at("LAN").as_string()));
+    if (!wan || !lan) continue;
+    mesh::candidate c;
+    // As the resolver reads addresses: LAN from the service address, WAN from the tag.
+    c.addresses.service_address = lan->address().to_string();
+    c.addresses.port = lan->port();
+    c.addresses.tagged_wan_address = wan->address().to_string();
+    c.addresses.tagged_wan_port = wan->port();
+    c.healthy = true;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::optional<store::transaction> federation_state_update(const store::state_view& state,
+                                                          const json::object& fed_state) {
+  const std::string dc(fed_state.at("Datacenter").as_string());
+  if (const auto* r = state.get(federation_table, dc); r != nullptr && r->value == json::value(fed_state)) {
+    return std::nullopt;
+  }
+  store::transaction txn;
+  txn.ops.push_back({std::string(federation_table), dc, json::value(fed_state), std::nullopt});
+  txn.topics = {federation_topic, gateways_topic};  // proxies routing to that datacenter
+  return txn;
+}
+
+}  // namespace meshgate::server

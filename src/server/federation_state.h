@@ -1,0 +1,45 @@
+#pragma once
+// Federation states (Consul's name; DESIGN.md §2.8): one record per datacenter saying where
+// its server answers and where its healthy mesh gateways listen. Each datacenter computes
+// its own; a secondary sends it to the primary, which holds every datacenter's, and every
+// secondary copies them back from the primary. That is how a datacenter learns the others:
+// for forwarding `?dc=` reads, for listing datacenters, and for routing to their gateways.
+//
+//   {"Datacenter": "dc2", "ServerAddress": "10.2.0.5:8500", "PrimaryDatacenter": "dc1",
+//    "MeshGateways": [{"ID": "mesh-gateway", "LAN": "10.2.0.10:8443", "WAN": "192.0.2.2:8443"}]}
+
+#include <boost/json/object.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mesh/upstream_resolution.h"
+#include "server/catalog_state.h"
+
+namespace meshgate::server {
+
+inline constexpr std::string_view federation_table = "federation";
+inline const std::string federation_topic = "federation";
+
+/// This datacenter's state as it is now: healthy mesh gateways only.
+boost::json::object local_federation_state(const store::state_view& state, const node_info& node,
+                                           const std::string& primary_datacenter, const std::string& server_address);
+
+/// Checks a state received from another server. Throws catalog::invalid_input naming the field.
+boost::json::object parse_federation_state(const boost::json::value& v);
+
+/// Where `datacenter`'s server answers, if it is known.
+std::optional<std::string> server_address_of(const store::state_view& state, const std::string& datacenter);
+
+/// Every datacenter known: this one first, then the others by name.
+std::vector<std::string> known_datacenters(const store::state_view& state, const std::string& local);
+
+/// `datacenter`'s gateways as the resolver sees candidates (all of them healthy: only
+/// healthy gateways are published). Empty if the datacenter is unknown.
+std::vector<mesh::candidate> remote_gateways(const store::state_view& state, const std::string& datacenter);
+
+/// Writes `state` for its datacenter if it differs from what is stored.
+std::optional<store::transaction> federation_state_update(const store::state_view& state,
+                                                          const boost::json::object& fed_state);
+
+}  // namespace meshgate::server

@@ -1,0 +1,172 @@
+// Two real servers, dc1 (primary) and dc2 (secondary), driven with curl: the secondary
+// joins, datacenters are listed, `?dc=` reads are forwarded, config writes sent to the
+// secondary land on the primary and apply in both, mesh gateways are published and routed
+// to, and the secondary keeps serving while the primary is away.
+
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "e2e/server_fixture.h"
+#include "proxycfg/proxy_snapshot.h"
+
+namespace meshgate::test {
+namespace {
+
+namespace json = boost::json;
+
+class federation_e2e : public ::testing::Test {
+ protected:
+  curl_result call(const server_process& s, const std::string& method, const std::string& path,
+                   const std::string& body = {}) {
+    return curl(dir, method, s.address(), path, body);
+  }
+  void put(const server_process& s, const std::string& path, const std::string& body) {
+    const auto r = call(s, "PUT", path, body);
+    ASSERT_EQ(r.status, 200) << path << " " << body << ": " << r.body;
+  }
+  /// dc2 is a secondary of dc1 once it has the roots and dc1 has heard from it.
+  bool joined() {
+    const auto listed = call(*primary, "GET", "/v1/catalog/datacenters");
+    const auto roots = call(*secondary, "GET", "/v1/connect/ca/roots");
+    return listed.status == 200 && listed.body == R"(["dc1","dc2"])" && roots.status == 200;
+  }
+  void start_secondary() {
+    secondary = std::make_unique<server_process>(
+        dir, dir / "dc2", std::vector<std::string>{"-datacenter", "dc2", "-primary-datacenter", "dc1",
+                                                    "-primary-addr", primary->address()});
+  }
+  std::string trust_domain() {
+    return std::string(call(*primary, "GET", "/v1/connect/ca/roots").json().at("TrustDomain").as_string());
+  }
+
+  temp_dir dir;
+  std::unique_ptr<server_process> primary = std::make_unique<server_process>(dir, dir / "dc1");
+  std::unique_ptr<server_process> secondary;
+};
+
+TEST_F(federation_e2e, a_secondary_joins_and_every_server_lists_both_and_forwards_dc_reads) {
+  start_secondary();
+  ASSERT_TRUE(eventually([&] { return joined(); })) << secondary->process().err();
+  EXPECT_EQ(call(*secondary, "GET", "/v1/catalog/datacenters").body, R"(["dc2","dc1"])");
+
+  put(*primary, "/v1/agent/service/register", R"({"Name": "web", "Port": 8080, "Tags": ["in-dc1"]})");
+  put(*secondary, "/v1/agent/service/register", R"({"Name": "api", "Port": 9090})");
+  // Each server answers for the other datacenter by asking it.
+  EXPECT_EQ(call(*secondary, "GET", "/v1/catalog/services?dc=dc1").body, R"({"web":["in-dc1"]})");
+  EXPECT_EQ(call(*primary, "GET", "/v1/catalog/services?dc=dc2").body, R"({"api":[]})");
+  EXPECT_EQ(call(*secondary, "GET", "/v1/catalog/services?dc=dc2").body, R"({"api":[]})");  // its own
+  const auto unknown = call(*secondary, "GET", "/v1/catalog/services?dc=dc9");
+  EXPECT_EQ(unknown.status, 500);
+  EXPECT_NE(unknown.body.find("No path to datacenter"), std::string::npos);
+
+  // A blocking read is forwarded as one: it carries dc1's index and waits there.
+  const auto first = call(*secondary, "GET", "/v1/health/service/web?dc=dc1");
+  ASSERT_EQ(first.status, 200);
+  ASSERT_FALSE(first.index.empty());
+  const auto held = call(*secondary, "GET", "/v1/health/service/web?dc=dc1&index=" + first.index + "&wait=1s");
+  EXPECT_EQ(held.status, 200);
+  EXPECT_EQ(held.index, first.index) << "nothing changed in dc1: the same index after the wait";
+}
+
+TEST_F(federation_e2e, a_config_write_sent_to_the_secondary_lands_on_the_primary_and_applies_in_both) {
+  start_secondary();
+  ASSERT_TRUE(eventually([&] { return joined(); }));
+  const std::string entry = R"({"Kind": "proxy-defaults", "Name": "global", "MeshGateway": {"Mode": "local"}})";
+  put(*secondary, "/v1/config", entry);
+  // Read-your-writes on the secondary, and the primary has it too.
+  for (const auto* s : {secondary.get(), primary.get()}) {
+    const auto read = call(*s, "GET", "/v1/config/proxy-defaults/global");
+    ASSERT_EQ(read.status, 200) << read.body;
+    EXPECT_EQ(read.json().at("MeshGateway").at("Mode").as_string(), "local");
+  }
+  // Check-and-set is the primary's: "must not exist yet" fails now, wherever it is sent.
+  EXPECT_EQ(call(*secondary, "PUT", "/v1/config?cas=0", entry).body, "false");
+  // A write to the primary reaches the secondary by replication.
+  put(*primary, "/v1/config", R"({"Kind": "service-defaults", "Name": "api", "MeshGateway": {"Mode": "remote"}})");
+  EXPECT_TRUE(eventually([&] { return call(*secondary, "GET", "/v1/config/service-defaults/api").status == 200; }));
+  // A delete sent to the secondary: gone from both.
+  EXPECT_EQ(call(*secondary, "DELETE", "/v1/config/proxy-defaults/global").body, "true");
+  EXPECT_EQ(call(*secondary, "GET", "/v1/config/proxy-defaults/global").status, 404);
+  EXPECT_EQ(call(*primary, "GET", "/v1/config/proxy-defaults/global").status, 404);
+}
+
+TEST_F(federation_e2e, healthy_gateways_are_published_and_the_other_datacenter_routes_and_resolves_to_them) {
+  start_secondary();
+  ASSERT_TRUE(eventually([&] { return joined(); }));
+  const auto td = trust_domain();
+  // A gateway in each datacenter; dc2's has a TTL check we can fail.
+  put(*primary, "/v1/agent/service/register", R"({"Name": "mesh-gateway", "Kind": "mesh-gateway", "Port": 8443,
+    "Address": "10.1.0.1", "TaggedAddresses": {"lan": {"Address": "10.1.0.1", "Port": 8443},
+                                               "wan": {"Address": "192.0.2.1", "Port": 443}}})");
+  put(*secondary, "/v1/agent/service/register", R"({"Name": "mesh-gateway", "Kind": "mesh-gateway", "Port": 8443,
+    "Address": "10.2.0.1", "TaggedAddresses": {"lan": {"Address": "10.2.0.1", "Port": 8443},
+                                               "wan": {"Address": "192.0.2.2", "Port": 443}},
+    "Check": {"CheckID": "gw-ttl", "TTL": "60s", "Status": "passing"}})");
+  // A dc1 sidecar with upstreams into dc2 under each mode.
+  put(*primary, "/v1/agent/service/register", R"({"Name": "web-sidecar-proxy", "Kind": "connect-proxy", "Port": 21000,
+    "Proxy": {"DestinationServiceName": "web", "LocalServicePort": 8080,
+              "Upstreams": [{"DestinationName": "api", "Datacenter": "dc2", "LocalBindPort": 9191, "MeshGateway": {"Mode": "remote"}},
+                            {"DestinationName": "db", "Datacenter": "dc2", "LocalBindPort": 9192, "MeshGateway": {"Mode": "local"}}]}})");
+
+  const auto gateway_routes_dc2 = [&] {
+    const auto r = call(*primary, "GET", "/v1/meshgate/proxy/mesh-gateway");
+    if (r.status != 200) return std::string();
+    const auto s = proxycfg::parse_proxy_snapshot(r.body, proxycfg::field_check::strict);
+    const auto& clusters = s.gateway->at("clusters").as_object();
+    const auto* dc2 = clusters.if_contains("datacenter:dc2");
+    return dc2 ? json::serialize(dc2->at("endpoints")) : std::string();
+  };
+  // dc1's gateway routes *.dc2.internal.<td> to dc2's gateway at its WAN address.
+  ASSERT_TRUE(eventually([&] { return gateway_routes_dc2() == R"(["192.0.2.2:443"])"; })) << gateway_routes_dc2();
+  const auto gw = proxycfg::parse_proxy_snapshot(call(*primary, "GET", "/v1/meshgate/proxy/mesh-gateway").body,
+                                                 proxycfg::field_check::strict);
+  EXPECT_NE(json::serialize(gw.gateway->at("routes")).find("*.dc2.internal." + td), std::string::npos);
+
+  const auto sidecar = proxycfg::parse_proxy_snapshot(call(*primary, "GET", "/v1/meshgate/proxy/web-sidecar-proxy").body,
+                                                      proxycfg::field_check::strict);
+  ASSERT_EQ(sidecar.sidecar->upstreams.size(), 2u);
+  const auto& remote = sidecar.sidecar->upstreams[0];
+  EXPECT_EQ(remote.mode, "remote");
+  EXPECT_EQ(remote.sni, "api.default.dc2.internal." + td);
+  EXPECT_EQ(remote.endpoints, std::vector<std::string>{"192.0.2.2:443"}) << "dc2's gateway, WAN";
+  const auto& local = sidecar.sidecar->upstreams[1];
+  EXPECT_EQ(local.mode, "local");
+  EXPECT_EQ(local.endpoints, std::vector<std::string>{"10.1.0.1:8443"}) << "dc1's own gateway, LAN";
+
+  // dc2's gateway fails its check: dc2 stops publishing it, and dc1 stops routing to it.
+  put(*secondary, "/v1/agent/check/fail/gw-ttl", "");
+  EXPECT_TRUE(eventually([&] { return gateway_routes_dc2().empty(); }));
+  const auto states = call(*primary, "GET", "/v1/meshgate/federation/states").json();
+  EXPECT_EQ(states.at(1).at("Datacenter").as_string(), "dc2");
+  EXPECT_TRUE(states.at(1).at("MeshGateways").as_array().empty());
+}
+
+TEST_F(federation_e2e, the_secondary_keeps_serving_without_the_primary_and_catches_up_when_it_returns) {
+  start_secondary();
+  ASSERT_TRUE(eventually([&] { return joined(); }));
+  put(*secondary, "/v1/config", R"({"Kind": "service-defaults", "Name": "api", "Protocol": "tcp"})");
+  const auto address = primary->address();
+  primary->process().signal(SIGKILL);
+  ASSERT_TRUE(primary->process().wait_for_exit(10s));
+
+  // Reads are answered from what the secondary has; a config write says where it must go.
+  EXPECT_EQ(call(*secondary, "GET", "/v1/config/service-defaults/api").status, 200);
+  EXPECT_EQ(call(*secondary, "GET", "/v1/catalog/datacenters").body, R"(["dc2","dc1"])");
+  const auto refused = call(*secondary, "PUT", "/v1/config", R"({"Kind": "service-defaults", "Name": "db"})");
+  EXPECT_EQ(refused.status, 502);
+  EXPECT_NE(refused.body.find("primary datacenter (dc1)"), std::string::npos) << refused.body;
+  const auto away = call(*secondary, "GET", "/v1/catalog/services?dc=dc1");
+  EXPECT_EQ(away.status, 502) << away.body;
+
+  // The primary returns where it was; what it gets meanwhile reaches the secondary.
+  primary = std::make_unique<server_process>(dir, dir / "dc1", std::vector<std::string>{"-http-addr", address});
+  put(*primary, "/v1/config", R"({"Kind": "service-defaults", "Name": "db", "Protocol": "tcp"})");
+  EXPECT_TRUE(eventually([&] { return call(*secondary, "GET", "/v1/config/service-defaults/db").status == 200; }, 60s));
+  EXPECT_TRUE(eventually([&] { return call(*secondary, "PUT", "/v1/config", R"({"Kind": "service-defaults", "Name": "web"})").status == 200; }, 60s));
+}
+
+}  // namespace
+}  // namespace meshgate::test
