@@ -9,6 +9,7 @@
 
 #include "catalog/json_reader.h"
 #include "common/logging.h"
+#include "proxycfg/config_watch.h"
 #include "x509/keys.h"
 #include "x509/pem.h"
 
@@ -143,60 +144,39 @@ void control_client::publish_status() {
 }
 
 asio::awaitable<void> control_client::watch_configuration() {
-  auto backoff = options_.backoff_min;
-  const auto wait_seconds = std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(options_.wait).count());
-  for (;;) {
-    std::string path = "/v1/meshgate/proxy/" + options_.proxy_id;
-    if (config_index_ > 0) path += "?index=" + std::to_string(config_index_) + "&wait=" + std::to_string(wait_seconds) + "s";
-    std::string failure;
-    bool reachable = true;
+  proxycfg::watch_options watch;
+  watch.proxy_id = options_.proxy_id;
+  watch.wait = options_.wait;
+  watch.backoff_min = options_.backoff_min;
+  watch.backoff_max = options_.backoff_max;
+  proxycfg::watch_handlers handlers;
+  handlers.on_snapshot = [this](const proxycfg::proxy_snapshot& snapshot, std::uint64_t index) {
+    if (!snapshot.sidecar) {
+      throw catalog::invalid_input("proxy " + options_.proxy_id + " is not a sidecar (kind " + snapshot.kind + ")");
+    }
     try {
-      const auto timeout = options_.wait + std::chrono::seconds(30);  // the server adds up to 1/16 of jitter
-      const auto r = co_await server_.async_request("GET", path, "", timeout);
-      if (r.ok()) {
-        auto snapshot = proxycfg::parse_proxy_snapshot(r.body, proxycfg::field_check::lenient);
-        if (!snapshot.sidecar) throw catalog::invalid_input("proxy " + options_.proxy_id + " is not a sidecar (kind " + snapshot.kind + ")");
-        std::uint64_t index = 0;
-        if (const auto h = r.headers.find("x-consul-index"); h != r.headers.end()) index = std::strtoull(h->second.c_str(), nullptr, 10);
-        // An index that went backwards: the server lost its state or is another one. Start over.
-        config_index_ = index < config_index_ ? 0 : index;
-        note_server(true, "");
-        if (!applied_ || *applied_ != snapshot) {
-          try {
-            target_.apply_config(snapshot);
-            log()->info("configuration applied (index {}): {}", index, describe(snapshot));
-            applied_ = snapshot;
-          } catch (const std::exception& e) {
-            target_.stats().control.config_errors.inc();
-            log()->error("cannot apply the configuration (index {}), keeping the one in force: {}", index, e.what());
-          }
-          ca_view view{snapshot.trust_domain, snapshot.active_root_id, snapshot.roots, snapshot.sidecar->destination_service,
-                       snapshot.sidecar->identity};
-          if (!ca_ || *ca_ != view) {
-            ca_ = std::move(view);
-            certificate_wake_.cancel();
-          }
-        }
-        backoff = options_.backoff_min;
-        continue;
-      }
-      failure = "proxy configuration: the server answered " + std::to_string(r.status) + ": " + r.error_message();
-    } catch (const api::unreachable& e) {
-      failure = e.what();
-      reachable = false;
-    } catch (const catalog::invalid_input& e) {
-      failure = std::string("proxy configuration: unusable answer from the server: ") + e.what();
+      target_.apply_config(snapshot);
+      log()->info("configuration applied (index {}): {}", index, describe(snapshot));
+    } catch (const std::exception& e) {
+      target_.stats().control.config_errors.inc();
+      log()->error("cannot apply the configuration (index {}), keeping the one in force: {}", index, e.what());
     }
-    target_.stats().control.config_errors.inc();
-    config_index_ = 0;
-    if (reachable) {
-      if (failure != last_error_) log()->error("{}; retrying", failure);
-      note_server(true, failure);
-    } else {
-      note_server(false, failure);
+    ca_view view{snapshot.trust_domain, snapshot.active_root_id, snapshot.roots, snapshot.sidecar->destination_service,
+                 snapshot.sidecar->identity};
+    if (!ca_ || *ca_ != view) {
+      ca_ = std::move(view);
+      certificate_wake_.cancel();
     }
-    co_await sleep(next_backoff(backoff));
-  }
+  };
+  handlers.on_status = [this](bool reachable, const std::string& error, std::uint64_t index) {
+    config_index_ = index;
+    if (!error.empty()) {
+      target_.stats().control.config_errors.inc();
+      if (reachable && error != last_error_) log()->error("{}; retrying", error);
+    }
+    note_server(reachable, error);
+  };
+  co_await proxycfg::watch_proxy_config(server_, std::move(watch), std::move(handlers));
 }
 
 asio::awaitable<void> control_client::keep_certificate() {

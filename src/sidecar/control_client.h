@@ -78,7 +78,6 @@ class control_client {
   boost::asio::steady_timer certificate_wake_{io_};  // cancelled when the CA view changes
   // Owned by the io_ thread.
   std::optional<ca_view> ca_;
-  std::optional<proxycfg::proxy_snapshot> applied_;
   std::uint64_t config_index_ = 0;
   std::optional<certificate_schedule> schedule_;
   std::string chain_pem_;
