@@ -1,12 +1,14 @@
-// `meshgate gateway`: the mesh gateway, fed by a routes file.
+// `meshgate gateway`: the mesh gateway, fed by a routes file or by the server.
 
 #include <boost/system/system_error.hpp>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/flag_values.h"
+#include "cli/http_flags.h"
 #include "common/logging.h"
 #include "gateway/gateway.h"
+#include "gateway/server_feed.h"
 #include "net/endpoint.h"
 
 namespace meshgate::cli {
@@ -26,7 +28,29 @@ struct gateway_flags {
   std::size_t relay_chunk_bytes = 256 * 1024;
   std::string log_level = "info";
   bool validate = false;
+  // Fed by the server instead of a routes file.
+  http_flags http;
+  bool register_self = false;
+  std::string service = "mesh-gateway";
+  std::string proxy_id;
+  std::string address;
+  std::string wan_address;
 };
+
+/// Says what is wrong with the combination of flags, or "".
+std::string check_source_flags(const gateway_flags& f) {
+  const bool from_server = f.register_self || !f.proxy_id.empty();
+  if (from_server && !f.routes_file.empty()) return "-routes-file or the server (-register / -proxy-id), not both";
+  if (!from_server && f.routes_file.empty()) return "a configuration is needed: -routes-file, or -register / -proxy-id";
+  if (f.register_self && (f.address.empty() || f.wan_address.empty())) {
+    return "-register needs -address (LAN IP:PORT) and -wan-address (WAN IP:PORT)";
+  }
+  if (!f.register_self && (!f.address.empty() || !f.wan_address.empty())) {
+    return "-address and -wan-address are what -register registers; add -register";
+  }
+  if (f.validate && from_server) return "-validate checks a routes file";
+  return "";
+}
 
 gateway::gateway_options to_options(const gateway_flags& f) {
   gateway::gateway_options o;
@@ -53,8 +77,34 @@ int run_gateway(const gateway_flags& flags) {
                 << " clusters)\n";
       return exit_ok;
     }
-    gateway::gateway g(options, flags.routes_file);
-    return g.run();
+    if (const auto problem = check_source_flags(flags); !problem.empty()) {
+      std::cerr << "meshgate gateway: " << problem << "\n";
+      return exit_usage;
+    }
+    if (!flags.routes_file.empty()) {
+      gateway::gateway g(options, gateway::load_gateway_config(flags.routes_file), flags.routes_file);
+      return g.run();
+    }
+    const auto server = flags.http.client();
+    const auto proxy_id = flags.proxy_id.empty() ? flags.service : flags.proxy_id;
+    if (flags.register_self) {
+      // Listen first, then register: the server's TCP check then passes on its first probe
+      // and the gateway gets traffic at once. The server's configuration names the same
+      // "default" listener, which is kept as it is when the routes arrive.
+      gateway::gateway g(options, gateway::listening_only(flags.address));
+      gateway::register_gateway(server, {proxy_id, flags.service, flags.address, flags.wan_address});
+      gateway::server_feed feed(server.address(), flags.http.token, proxy_id, g);
+      feed.start();
+      const int code = g.run();
+      feed.stop();
+      return code;
+    }
+    gateway::gateway g(options, gateway::fetch_first_config(server, proxy_id));
+    gateway::server_feed feed(server.address(), flags.http.token, proxy_id, g);
+    feed.start();
+    const int code = g.run();
+    feed.stop();
+    return code;
   } catch (const CLI::ValidationError& e) {
     std::cerr << "meshgate gateway: " << e.what() << "\n";
     return exit_usage;
@@ -65,6 +115,9 @@ int run_gateway(const gateway_flags& flags) {
     std::cerr << "meshgate gateway: " << e.what() << "\n";
     return exit_failure;
   } catch (const boost::system::system_error& e) {
+    std::cerr << "meshgate gateway: " << e.what() << "\n";
+    return exit_failure;
+  } catch (const std::exception& e) {  // the server refused the registration, or is not there
     std::cerr << "meshgate gateway: " << e.what() << "\n";
     return exit_failure;
   }
@@ -86,12 +139,26 @@ void add_gateway_command(CLI::App& app, command_runner& run) {
       "   \"clusters\": {\"api\": {\"endpoints\": [\"127.0.0.1:9001\"], \"connect_timeout_ms\": 5000},\n"
       "                \"dc2\": {\"endpoints\": [\"127.0.0.2:8443\"]}}}\n"
       "An exact SNI wins over \"*.suffix\" routes; among those the longest suffix wins.\n"
+      "Or fed by the server, which resolves every local service's SNI to its healthy\n"
+      "sidecars and every other datacenter's *.<dc>.internal.<trust domain> to its healthy\n"
+      "gateways:\n"
+      "  meshgate gateway -register -service mesh-gateway -address 10.0.1.5:8443 \\\n"
+      "      -wan-address 198.51.100.5:8443 -http-addr 10.0.1.2:8500\n"
       "Signals: SIGHUP reloads the routes file (open connections keep going); SIGTERM\n"
       "drains (stop accepting, wait up to -drain-timeout); a second SIGTERM stops at once.\n"
       "Admin endpoint: /ready, /stats, /stats/prometheus, /config, /listeners.\n"
       "See docs/gateway.md.");
-  c->add_option("-r,--routes-file", flags->routes_file, "Routes file (JSON), re-read on SIGHUP")
-      ->required();
+  c->add_option("-r,--routes-file", flags->routes_file, "Routes file (JSON), re-read on SIGHUP");
+  c->add_flag("--register", flags->register_self,
+              "Register this gateway with the server (Kind mesh-gateway, -address as LAN, -wan-address as "
+              "WAN, a TCP check) and take its routes from the server");
+  c->add_option("--service", flags->service, "The gateway's service name when registering")->capture_default_str();
+  c->add_option("--proxy-id", flags->proxy_id,
+                "Follow the configuration of this registered gateway (default: the -service name)");
+  c->add_option("--address", flags->address, "With -register: the LAN IP:PORT it listens on");
+  c->add_option("--wan-address", flags->wan_address,
+                "With -register: the IP:PORT other datacenters reach it on");
+  flags->http.add_to(c);
   c->add_option("--admin-addr", flags->admin_addr,
                 "Admin HTTP endpoint, IP:PORT (port 0: any free port; \"\": none)")
       ->capture_default_str();

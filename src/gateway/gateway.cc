@@ -45,12 +45,11 @@ gateway_options resolve(gateway_options options) {
 
 }  // namespace
 
-gateway::gateway(gateway_options options, std::filesystem::path routes_file)
+gateway::gateway(gateway_options options, gateway_config config, std::filesystem::path routes_file)
     : options_(resolve(std::move(options))),
       routes_file_(std::move(routes_file)),
       stats_(options_.workers),
       limit_(options_.max_connections) {
-  auto config = load_gateway_config(routes_file_);
   auto fresh = open_new_listeners(config);
   if (options_.admin_endpoint) {
     admin_ = std::make_unique<net::admin_server>(
@@ -113,8 +112,26 @@ void gateway::apply_listeners(const gateway_config& config,
 }
 
 void gateway::reload() {
+  if (routes_file_.empty()) {
+    log()->info("SIGHUP: nothing to re-read, the configuration comes from the server");
+    return;
+  }
+  log()->info("SIGHUP: reloading {}", routes_file_.string());
   try {
-    auto config = load_gateway_config(routes_file_);
+    apply(load_gateway_config(routes_file_), routes_file_.string());
+  } catch (const std::exception& e) {  // the file could not be read or is not a valid config
+    stats_.reloads_failed.inc();
+    log()->error("reload failed, still serving config version {}: {}", stats_.config_version.value(), e.what());
+  }
+}
+
+void gateway::apply(gateway_config config, const std::string& source) {
+  std::lock_guard apply_lock(apply_mutex_);
+  if (const auto now = current(); now && boost::json::serialize(to_json(now->config())) ==
+                                             boost::json::serialize(to_json(config))) {
+    return;  // nothing new (a server answer that changed nothing this gateway uses)
+  }
+  try {
     auto fresh = open_new_listeners(config);  // may throw: then nothing has changed yet
     const auto version = stats_.config_version.value() + 1;
     auto snapshot = std::make_shared<const gateway_snapshot>(std::move(config), stats_, version);
@@ -126,12 +143,12 @@ void gateway::reload() {
     }
     stats_.config_version.inc();
     stats_.reloads_ok.inc();
-    log()->info("reloaded {}: {} routes, {} clusters, {} listeners (config version {})",
-                routes_file_.string(), snapshot->config().routes.size(),
-                snapshot->config().clusters.size(), snapshot->config().listeners.size(), version);
+    log()->info("configuration from {}: {} routes, {} clusters, {} listeners (config version {})", source,
+                snapshot->config().routes.size(), snapshot->config().clusters.size(),
+                snapshot->config().listeners.size(), version);
   } catch (const std::exception& e) {
     stats_.reloads_failed.inc();
-    log()->error("reload failed, still serving config version {}: {}",
+    log()->error("cannot apply the configuration from {}, still serving config version {}: {}", source,
                  stats_.config_version.value(), e.what());
   }
 }
@@ -152,10 +169,7 @@ int gateway::run() {
               options_.max_hello_bytes, options_.hello_timeout.count());
 
   net::lifecycle_hooks hooks;
-  hooks.reload = [this] {
-    log()->info("SIGHUP: reloading {}", routes_file_.string());
-    reload();
-  };
+  hooks.reload = [this] { reload(); };
   hooks.stop_accepting = [this] {
     for (auto& w : workers_) w->stop_accepting();
   };

@@ -22,10 +22,11 @@ namespace meshgate::gateway {
 
 class gateway {
  public:
-  /// Loads the routes file and binds every listener and the admin endpoint, so that every
-  /// problem is reported before the gateway starts. Throws config_error (bad routes file)
-  /// or boost::system::system_error (an address cannot be bound).
-  gateway(gateway_options options, std::filesystem::path routes_file);
+  /// Binds every listener of `initial` and the admin endpoint, so that every problem is
+  /// reported before the gateway starts. `routes_file` (if any) is what SIGHUP re-reads;
+  /// without one the configuration comes from the server (gateway/server_feed.h). Throws
+  /// boost::system::system_error when an address cannot be bound.
+  gateway(gateway_options options, gateway_config initial, std::filesystem::path routes_file = {});
   gateway(const gateway&) = delete;
   gateway& operator=(const gateway&) = delete;
   ~gateway();
@@ -33,6 +34,12 @@ class gateway {
   /// Serves until SIGTERM or SIGINT, then drains. SIGHUP reloads the routes file. Returns
   /// the process exit code.
   int run();
+
+  /// Makes `config` the one in force: new listeners open, removed ones close, routes and
+  /// clusters apply to new connections; open connections keep going. `source` says where it
+  /// came from, for the log. On an error (an address that cannot be bound) nothing changes
+  /// and the error is logged and counted. Safe from any thread.
+  void apply(gateway_config config, const std::string& source);
 
  private:
   struct bound_listener {
@@ -55,7 +62,8 @@ class gateway {
   gateway_stats stats_;
   net::connection_limit limit_;
   std::vector<std::unique_ptr<gateway_worker>> workers_;
-  std::map<std::string, bound_listener> listeners_;  // control thread only
+  std::mutex apply_mutex_;  // one apply at a time (SIGHUP and the server feed)
+  std::map<std::string, bound_listener> listeners_;  // under apply_mutex_
 
   mutable std::mutex mutex_;  // guards snapshot_ and bound_ for the admin thread
   std::shared_ptr<const gateway_snapshot> snapshot_;

@@ -1,0 +1,158 @@
+// Two datacenters on loopback with every part real: dc1's and dc2's servers (federated),
+// mesh gateways that register themselves and take their routes from their server, api
+// (python3's http.server) behind its sidecar in dc2, web's sidecar in dc1, and curl as web.
+// Which gateways a connection crossed is read from the gateways' own counters.
+//
+// Loopback cannot isolate the datacenters from each other; the suite on network
+// namespaces does that. This one proves the wiring: federation, routes, resolution.
+
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "e2e/server_fixture.h"
+#include "e2e/sidecar_fixture.h"
+#include "support/sockets.h"
+
+namespace meshgate::test {
+namespace {
+
+namespace json = boost::json;
+
+/// `meshgate gateway -register`, fed by `server_address`; waits until it is ready.
+class registered_gateway {
+ public:
+  registered_gateway(const temp_dir& dir, const std::string& server_address, const std::string& id) {
+    port_ = unused_port();
+    const auto address = "127.0.0.1:" + std::to_string(port_);
+    const auto admin_file = dir / (id + ".admin");
+    process_ = std::make_unique<child_process>(
+        std::vector<std::string>{MESHGATE_BINARY, "gateway", "-register", "-proxy-id", id, "-address", address,
+                                 "-wan-address", address, "-http-addr", server_address, "-admin-addr",
+                                 "127.0.0.1:0", "-admin-addr-file", admin_file.string(), "-workers", "1"},
+        dir / id);
+    const bool ready = eventually([&] {
+      if (!process_->running()) return true;
+      admin_ = read_text(admin_file);
+      if (admin_.empty()) return false;
+      if (admin_.back() == '\n') admin_.pop_back();
+      const auto r = http_get(admin_, "/ready");
+      return r && r->status == 200;
+    });
+    if (!ready || !process_->running()) throw std::runtime_error("the gateway did not start: " + process_->err());
+  }
+  child_process& process() { return *process_; }
+  /// Connections routed by the route whose pattern starts with `prefix` ("*.dc2", "api.").
+  std::uint64_t routed(const std::string& prefix) const {
+    const auto r = http_get(admin_, "/stats");
+    if (!r || r->status != 200) return 0;
+    std::uint64_t n = 0;
+    const auto stats = json::parse(r->body);
+    for (const auto& route : stats.at("routes").as_array()) {
+      if (std::string(route.at("route").as_string()).starts_with(prefix)) n += route.at("connections").to_number<std::uint64_t>();
+    }
+    return n;
+  }
+  bool has_route(const std::string& prefix) const {
+    const auto r = http_get(admin_, "/config");
+    return r && r->status == 200 && r->body.find("\"" + prefix) != std::string::npos;
+  }
+
+ private:
+  std::unique_ptr<child_process> process_;
+  std::uint16_t port_ = 0;
+  std::string admin_;
+};
+
+class two_datacenters : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dc2 = std::make_unique<server_process>(
+        dir, dir / "dc2",
+        std::vector<std::string>{"-datacenter", "dc2", "-primary-datacenter", "dc1", "-primary-addr", dc1->address()});
+    ASSERT_TRUE(eventually([&] { return curl(dir, "GET", dc1->address(), "/v1/catalog/datacenters").body == R"(["dc1","dc2"])"; }));
+    std::filesystem::create_directories(dir / "www");
+    write_text(dir / "www" / "index.html", "hello from api in dc2\n");
+    api_app = std::make_unique<http_file_server>(dir, dir / "www");
+    put(*dc2, R"({"ID": "api-sidecar-proxy", "Name": "api-sidecar-proxy", "Kind": "connect-proxy",
+      "Address": "127.0.0.1", "Port": )" + std::to_string(unused_port()) +
+                   R"(, "Proxy": {"DestinationServiceName": "api", "DestinationServiceID": "api", "LocalServicePort": )" +
+                   std::to_string(api_app->port()) + "}}");
+    api = std::make_unique<proxy_process>(dir, dc2->address(), "api");
+    bind_port = unused_port();
+  }
+  void put(const server_process& s, const std::string& registration) {
+    const auto r = curl(dir, "PUT", s.address(), "/v1/agent/service/register", registration);
+    ASSERT_EQ(r.status, 200) << registration << ": " << r.body;
+  }
+  /// web's sidecar in dc1, its one upstream api in dc2 under `mode`.
+  void start_web(const std::string& mode) {
+    put(*dc1, R"({"ID": "web-sidecar-proxy", "Name": "web-sidecar-proxy", "Kind": "connect-proxy",
+      "Address": "127.0.0.1", "Port": )" + std::to_string(unused_port()) +
+                  R"(, "Proxy": {"DestinationServiceName": "web", "DestinationServiceID": "web", "LocalServicePort": 1,
+      "Upstreams": [{"DestinationName": "api", "Datacenter": "dc2", "LocalBindPort": )" +
+                  std::to_string(bind_port) + R"(, "MeshGateway": {"Mode": ")" + mode + R"("}}]}})");
+    web = std::make_unique<proxy_process>(dir, dc1->address(), "web");
+  }
+  curl_result through_web() { return curl(dir, "GET", "127.0.0.1:" + std::to_string(bind_port), "/"); }
+  std::size_t upstream_endpoints() {
+    const auto config = web->admin_json("/config");
+    return config.at("sidecar").at("upstreams").at(0).at("endpoints").as_array().size();
+  }
+
+  temp_dir dir;
+  std::unique_ptr<server_process> dc1 = std::make_unique<server_process>(dir, dir / "dc1");
+  std::unique_ptr<server_process> dc2;
+  std::unique_ptr<http_file_server> api_app;
+  std::unique_ptr<proxy_process> api;
+  std::unique_ptr<proxy_process> web;
+  std::uint16_t bind_port = 0;
+};
+
+TEST_F(two_datacenters, mode_remote_crosses_only_the_destinations_gateway) {
+  registered_gateway gw1(dir, dc1->address(), "gw-dc1");
+  registered_gateway gw2(dir, dc2->address(), "gw-dc2");
+  start_web("remote");
+  ASSERT_TRUE(eventually([&] { return upstream_endpoints() == 1; })) << "dc2's gateway never reached web's sidecar";
+  const auto r = through_web();
+  ASSERT_EQ(r.status, 200) << web->process().err();
+  EXPECT_EQ(r.body, "hello from api in dc2\n");
+  EXPECT_EQ(gw2.routed("api."), 1u) << "dc2's gateway routed it by api's SNI to api's sidecar";
+  EXPECT_EQ(gw1.routed("*.dc2"), 0u) << "dc1's gateway was not on the path";
+  EXPECT_EQ(web->admin_json("/config").at("sidecar").at("upstreams").at(0).at("mode_source").as_string(), "upstream");
+}
+
+TEST_F(two_datacenters, mode_local_crosses_the_own_gateway_and_then_the_destinations) {
+  registered_gateway gw1(dir, dc1->address(), "gw-dc1");
+  registered_gateway gw2(dir, dc2->address(), "gw-dc2");
+  ASSERT_TRUE(eventually([&] { return gw1.has_route("*.dc2."); })) << "dc1's gateway has no route to dc2";
+  start_web("local");
+  ASSERT_TRUE(eventually([&] { return upstream_endpoints() == 1; }));
+  const auto r = through_web();
+  ASSERT_EQ(r.status, 200) << web->process().err();
+  EXPECT_EQ(r.body, "hello from api in dc2\n");
+  EXPECT_EQ(gw1.routed("*.dc2"), 1u) << "dc1's gateway sent it on to dc2 by the datacenter's wildcard";
+  EXPECT_EQ(gw2.routed("api."), 1u) << "dc2's gateway routed it to api's sidecar";
+}
+
+TEST_F(two_datacenters, a_dead_gateway_of_a_pair_costs_no_connection) {
+  registered_gateway gw2a(dir, dc2->address(), "gw-dc2-a");
+  registered_gateway gw2b(dir, dc2->address(), "gw-dc2-b");
+  start_web("remote");
+  ASSERT_TRUE(eventually([&] { return upstream_endpoints() == 2; }));
+  gw2a.process().signal(SIGKILL);
+  ASSERT_TRUE(gw2a.process().wait_for_exit(10s));
+  // Before the server's check notices, the sidecar dials the dead one half of the time and
+  // falls over to the other: every request still gets through.
+  for (int i = 0; i < 4; ++i) {
+    const auto r = through_web();
+    EXPECT_EQ(r.status, 200) << i;
+  }
+  EXPECT_EQ(gw2b.routed("api."), 4u);
+  EXPECT_GE(web->counter("api?dc=dc2", "connect_failures"), 1u);
+}
+
+}  // namespace
+}  // namespace meshgate::test
