@@ -135,6 +135,18 @@ TEST_F(two_datacenters, mode_local_crosses_the_own_gateway_and_then_the_destinat
   EXPECT_EQ(r.body, "hello from api in dc2\n");
   EXPECT_EQ(gw1.routed("*.dc2"), 1u) << "dc1's gateway sent it on to dc2 by the datacenter's wildcard";
   EXPECT_EQ(gw2.routed("api."), 1u) << "dc2's gateway routed it to api's sidecar";
+
+  // `meshgate explain` tells the same story from the server's resolution.
+  ASSERT_EQ(run_command({MESHGATE_BINARY, "explain", "-sidecar-for", "web", "-http-addr", dc1->address()},
+                        dir / "explain"),
+            0)
+      << read_text(dir / "explain.err");
+  const auto told = read_text(dir / "explain.out");
+  EXPECT_NE(told.find("mode        local — set by the upstream's own MeshGateway"), std::string::npos) << told;
+  EXPECT_NE(told.find("target      api in dc2"), std::string::npos) << told;
+  EXPECT_NE(told.find("SNI         api.default.dc2.internal."), std::string::npos) << told;
+  EXPECT_NE(told.find("/ns/default/dc/dc2/svc/api (the far end"), std::string::npos) << told;
+  EXPECT_NE(told.find("dc1's healthy mesh gateways, at their LAN address"), std::string::npos) << told;
 }
 
 TEST_F(two_datacenters, a_dead_gateway_of_a_pair_costs_no_connection) {
