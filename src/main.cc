@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   meshgate::cli::add_catalog_command(app, run);
   meshgate::cli::add_ca_command(app, run);
   meshgate::cli::add_explain_command(app, run);
+  meshgate::cli::add_dev_command(app, run);
   meshgate::cli::add_version_command(app, run);
   // -help on every command and subcommand, as in Consul.
   std::function<void(CLI::App*)> help = [&](CLI::App* a) {

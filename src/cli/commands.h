@@ -16,6 +16,7 @@ void add_config_command(CLI::App& app, command_runner& run);
 void add_catalog_command(CLI::App& app, command_runner& run);
 void add_ca_command(CLI::App& app, command_runner& run);
 void add_explain_command(CLI::App& app, command_runner& run);
+void add_dev_command(CLI::App& app, command_runner& run);
 void add_version_command(CLI::App& app, command_runner& run);
 
 /// Exit codes, as Consul uses them: 0 ok, 1 runtime failure, 2 bad usage.
