@@ -103,9 +103,15 @@ asio::awaitable<void> health_checker::follow_checks() {
   while (!stopped_) {
     // The index first, then the state: a change in between is seen now or wakes us.
     options.index = std::max<std::uint64_t>(store_.watches().index_of({checks_topic}), 1);
-    std::map<std::string, json::value> checks;
+    std::map<std::string, std::pair<json::value, std::uint64_t>> checks;
     store_.read([&](const store::state_view& state) {
-      for (const auto& [id, r] : state.table(checks_table)) checks.emplace(id, r.value);
+      for (const auto& [id, r] : state.table(checks_table)) {
+        std::uint64_t registered = 0;
+        if (const auto* service = r.value.as_object().if_contains("ServiceID"); service && service->is_string()) {
+          if (const auto* s = state.get(services_table, service->as_string())) registered = s->modify_index;
+        }
+        checks.emplace(id, std::make_pair(r.value, registered));
+      }
     });
     reconcile(checks);
     const std::vector<std::string> topics{checks_topic};
@@ -113,12 +119,14 @@ asio::awaitable<void> health_checker::follow_checks() {
   }
 }
 
-void health_checker::reconcile(const std::map<std::string, json::value>& checks) {
+void health_checker::reconcile(const std::map<std::string, std::pair<json::value, std::uint64_t>>& checks) {
+  const auto fingerprint_of = [](const std::pair<json::value, std::uint64_t>& c) {
+    return json::serialize(c.first.at("Definition")) + std::string(c.first.at("Type").as_string()) + "@" +
+           std::to_string(c.second);
+  };
   for (auto it = runners_.begin(); it != runners_.end();) {
     const auto found = checks.find(it->first);
-    const bool same = found != checks.end() &&
-                      json::serialize(found->second.at("Definition")) + std::string(found->second.at("Type").as_string()) ==
-                          it->second->definition;
+    const bool same = found != checks.end() && fingerprint_of(found->second) == it->second->definition;
     if (same) {
       ++it;
       continue;
@@ -127,10 +135,10 @@ void health_checker::reconcile(const std::map<std::string, json::value>& checks)
     it->second->timer.cancel();
     it = runners_.erase(it);
   }
-  for (const auto& [id, value] : checks) {
+  for (const auto& [id, entry] : checks) {
     if (runners_.contains(id)) continue;
-    auto check = catalog::health_check_from_json(value);
-    auto fingerprint = json::serialize(value.at("Definition")) + std::string(value.at("Type").as_string());
+    auto check = catalog::health_check_from_json(entry.first);
+    auto fingerprint = fingerprint_of(entry);
     auto r = std::make_shared<runner>(strand_, id, std::move(check), std::move(fingerprint));
     runners_.emplace(id, r);
     if (r->check.definition.type == catalog::check_type::ttl) {

@@ -35,7 +35,10 @@ class health_checker {
  private:
   struct runner;
   boost::asio::awaitable<void> follow_checks();
-  void reconcile(const std::map<std::string, boost::json::value>& checks);
+  /// Each check as stored, with the ModifyIndex of the service it belongs to: a service
+  /// registered again gets its checks probed again at once (a gateway restarted after a
+  /// crash is not left critical for a whole interval).
+  void reconcile(const std::map<std::string, std::pair<boost::json::value, std::uint64_t>>& checks);
   boost::asio::awaitable<void> run(std::shared_ptr<runner> r);
   boost::asio::awaitable<void> run_ttl(std::shared_ptr<runner> r);
   boost::asio::awaitable<std::pair<catalog::check_status, std::string>> probe(const runner& r);

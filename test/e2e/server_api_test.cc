@@ -157,6 +157,26 @@ TEST_F(server_api, passing_follows_a_tcp_check_when_its_target_goes_away) {
   EXPECT_NE(std::string(all[0].at("Checks").at(0).at("Output").as_string()).find("refused"), std::string::npos);
 }
 
+TEST_F(server_api, a_service_registered_again_has_its_checks_probed_again_at_once) {
+  // A gateway that crashed and came back: its TCP check was critical, the new process
+  // listens and registers again. With a one-hour interval only an immediate probe can
+  // make it passing within the test's deadline.
+  std::uint16_t port = 0;
+  { auto probe = listen_tcp(port); }  // a port nothing listens on now
+  const auto body = R"({"Name": "gw", "Port": )" + std::to_string(port) +
+                    R"(, "Check": {"TCP": "127.0.0.1:)" + std::to_string(port) + R"(", "Interval": "1h", "Timeout": "1s"}})";
+  ASSERT_EQ(call("PUT", "/v1/agent/service/register", body).status, 200);
+  const auto status = [&] {
+    const auto all = call("GET", "/v1/health/service/gw").json();
+    return std::string(all.at(0).at("Checks").at(0).at("Status").as_string());
+  };
+  ASSERT_TRUE(eventually([&] { return status() == "critical"; }));
+  auto listener = listen_tcp_on(port);
+  ASSERT_TRUE(listener);
+  ASSERT_EQ(call("PUT", "/v1/agent/service/register", body).status, 200);
+  EXPECT_TRUE(eventually([&] { return status() == "passing"; }, 10s));
+}
+
 TEST_F(server_api, runs_ttl_checks_through_pass_warn_fail_and_expiry) {
   ASSERT_EQ(call("PUT", "/v1/agent/service/register", R"({"Name": "job", "Check": {"TTL": "2s"}})").status, 200);
   auto status = [&] { return std::string(call("GET", "/v1/agent/checks").json().at("service:job").at("Status").as_string()); };

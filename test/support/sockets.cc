@@ -65,6 +65,18 @@ fd_t listen_tcp(std::uint16_t& port, int backlog) {
   return fd;
 }
 
+fd_t listen_tcp_on(std::uint16_t port, int backlog) {
+  fd_t fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons(port);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd.get(), backlog) != 0) return {};
+  return fd;
+}
+
 bool send_all(int fd, std::span<const std::uint8_t> data) {
   std::size_t sent = 0;
   while (sent < data.size()) {

@@ -32,6 +32,8 @@ class fd_t {
 fd_t connect_tcp(const std::string& address);
 /// A listening socket on 127.0.0.1, port picked by the system; its port in `port`.
 fd_t listen_tcp(std::uint16_t& port, int backlog = 128);
+/// A listening socket on 127.0.0.1:`port` (one the test was given earlier), or an invalid fd_t.
+fd_t listen_tcp_on(std::uint16_t port, int backlog = 128);
 
 bool send_all(int fd, std::span<const std::uint8_t> data);
 bool send_all(int fd, const std::string& data);
