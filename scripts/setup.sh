@@ -13,7 +13,7 @@ packages=(
   # tests, fuzzing, benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   # real clients and servers the end-to-end tests drive
-  openssl curl ca-certificates iproute2 procps python3
+  openssl curl ca-certificates iproute2 procps python3 tcpdump
 )
 
 missing=()

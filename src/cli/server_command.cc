@@ -22,6 +22,7 @@ struct server_flags {
   std::string http_addr_file;
   std::string node;
   std::string primary_addr;
+  std::string advertise_wan;
   std::size_t threads = 0;
   std::string log_level = "info";
 };
@@ -46,6 +47,7 @@ int run(const server_flags& f) {
     }
     o.http_address_file = f.http_addr_file;
     if (!f.primary_addr.empty()) o.primary_address = f.primary_addr;
+    if (!f.advertise_wan.empty()) o.advertise_wan = f.advertise_wan;
     o.threads = f.threads;
     return server::run_server(std::move(o));
   } catch (const catalog::invalid_input& e) {
@@ -85,6 +87,8 @@ void add_server_command(CLI::App& app, command_runner& runner) {
   c->add_option("--node", f->node, "This server's node name (default: the host name)");
   c->add_option("--primary-addr", f->primary_addr,
                 "A secondary: the primary server's HTTP API, host:port (its CA signs our intermediate)");
+  c->add_option("--advertise-wan", f->advertise_wan,
+                "The IP other datacenters reach this server on (default: the one it listens on)");
   c->add_option("--threads", f->threads, "Threads serving the API (0: one per CPU)")->capture_default_str();
   c->add_option("--log-level", f->log_level, "trace, debug, info, warn or error")->capture_default_str();
   c->callback([&runner, f] { runner = [f] { return run(*f); }; });

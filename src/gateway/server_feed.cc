@@ -55,6 +55,10 @@ void register_gateway(const api::api_client& server, const registration& r) {
                     {"Address", lan.at("Address")},
                     {"Port", lan.at("Port")},
                     {"TaggedAddresses", json::object{{"lan", lan}, {"wan", wan}}},
+                    // Listen where we say we can be reached: on the WAN address too when it
+                    // is another one (no listener is opened twice for the same address).
+                    {"Proxy", json::object{{"Config", json::object{{"envoy_gateway_bind_tagged_addresses",
+                                                                   r.wan_address != r.lan_address}}}}},
                     // The server checks that the gateway listens; failing, it gets no traffic.
                     {"Check", json::object{{"CheckID", r.id + ":tcp"},
                                            {"Name", "mesh gateway listening on " + r.lan_address},

@@ -171,7 +171,11 @@ json::array gateway_listeners(const catalog::service& gw) {
   json::array out;
   auto add = [&](const std::string& name, const std::string& address, int port) {
     if (port <= 0) return;
-    out.push_back({{"name", name}, {"address", address.empty() ? "0.0.0.0" : address}, {"port", port}});
+    const std::string ip = address.empty() ? "0.0.0.0" : address;
+    for (const auto& l : out) {  // one listener per address (a tagged "lan" is often the default)
+      if (l.at("address").as_string() == ip && l.at("port").as_int64() == port) return;
+    }
+    out.push_back({{"name", name}, {"address", ip}, {"port", port}});
   };
   const auto& config = gw.proxy.config;
   auto flag = [&](const char* key) {

@@ -170,6 +170,7 @@ void load_server_config_file(const std::filesystem::path& file, server_options& 
   };
   if (auto v = r.string("http_addr"); !v.empty()) set_http(v, "http_addr");
   if (auto v = r.string("primary_addr"); !v.empty()) o.primary_address = v;
+  if (auto v = r.string("advertise_addr_wan"); !v.empty()) o.advertise_wan = v;
   if (auto addresses = r.object("addresses")) {
     if (auto v = addresses->string("http"); !v.empty()) {
       o.http_endpoint.address(boost::asio::ip::make_address(v));
@@ -226,9 +227,15 @@ int run_server(server_options o) {
   const auto address = net::to_string(bound);
   // Where the other datacenters reach this server: the address listened on, or the
   // node's when it listens on all of them.
-  const auto advertised = bound.address().is_unspecified()
-                              ? net::to_string(net::tcp_endpoint(asio::ip::make_address(node.address), bound.port()))
-                              : address;
+  std::string advertised = address;
+  if (!o.advertise_wan.empty()) {
+    boost::system::error_code bad;
+    const auto ip = asio::ip::make_address(o.advertise_wan, bad);
+    if (bad) throw catalog::invalid_input("-advertise-wan: \"" + o.advertise_wan + "\" is not an IP address");
+    advertised = net::to_string(net::tcp_endpoint(ip, bound.port()));
+  } else if (bound.address().is_unspecified()) {
+    advertised = net::to_string(net::tcp_endpoint(asio::ip::make_address(node.address), bound.port()));
+  }
   federation fed(ctx, primary ? std::string() : o.primary_address, advertised);
   ctx.fed = &fed;
   routes.set_forwarder([&fed](const api_request& r) { return fed.forward_if_remote(r); });

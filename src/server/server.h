@@ -18,6 +18,7 @@ struct server_options {
   std::size_t threads = 0;         // 0: one per usable CPU
   std::string http_address_file;   // the API's actual IP:PORT is written here once it listens
   std::string primary_address;     // a secondary: the primary server's HTTP API (host:port)
+  std::string advertise_wan;       // the IP other datacenters reach this server on ("": the one it listens on)
 };
 
 /// Reads a JSON config file into `options` (Consul's names: datacenter,

@@ -114,6 +114,7 @@ class two_datacenters : public ::testing::Test {
 TEST_F(two_datacenters, mode_remote_crosses_only_the_destinations_gateway) {
   registered_gateway gw1(dir, dc1->address(), "gw-dc1");
   registered_gateway gw2(dir, dc2->address(), "gw-dc2");
+  ASSERT_TRUE(eventually([&] { return gw2.has_route("api."); })) << "dc2's gateway has no route to api";
   start_web("remote");
   ASSERT_TRUE(eventually([&] { return upstream_endpoints() == 1; })) << "dc2's gateway never reached web's sidecar";
   const auto r = through_web();
@@ -127,7 +128,7 @@ TEST_F(two_datacenters, mode_remote_crosses_only_the_destinations_gateway) {
 TEST_F(two_datacenters, mode_local_crosses_the_own_gateway_and_then_the_destinations) {
   registered_gateway gw1(dir, dc1->address(), "gw-dc1");
   registered_gateway gw2(dir, dc2->address(), "gw-dc2");
-  ASSERT_TRUE(eventually([&] { return gw1.has_route("*.dc2."); })) << "dc1's gateway has no route to dc2";
+  ASSERT_TRUE(eventually([&] { return gw1.has_route("*.dc2.") && gw2.has_route("api."); })) << "routes missing";
   start_web("local");
   ASSERT_TRUE(eventually([&] { return upstream_endpoints() == 1; }));
   const auto r = through_web();
@@ -152,6 +153,7 @@ TEST_F(two_datacenters, mode_local_crosses_the_own_gateway_and_then_the_destinat
 TEST_F(two_datacenters, a_dead_gateway_of_a_pair_costs_no_connection) {
   registered_gateway gw2a(dir, dc2->address(), "gw-dc2-a");
   registered_gateway gw2b(dir, dc2->address(), "gw-dc2-b");
+  ASSERT_TRUE(eventually([&] { return gw2a.has_route("api.") && gw2b.has_route("api."); }));
   start_web("remote");
   ASSERT_TRUE(eventually([&] { return upstream_endpoints() == 2; }));
   gw2a.process().signal(SIGKILL);
