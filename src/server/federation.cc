@@ -1,5 +1,7 @@
 #include "server/federation.h"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -12,6 +14,7 @@
 
 #include "catalog/config_entry.h"
 #include "catalog/json_reader.h"
+#include "catalog/service.h"
 #include "common/logging.h"
 #include "server/blocking_query.h"
 #include "server/federation_state.h"
@@ -254,6 +257,97 @@ asio::awaitable<void> federation::replicate_config() {
         if (!result.error.empty()) throw std::runtime_error("storing config entries: " + result.error);
         if (changed > 0) log()->info("config entries: {} change(s) replicated from the primary", changed);
       });
+}
+
+asio::awaitable<void> federation::follow_remote_sidecars() {
+  auto executor = co_await asio::this_coro::executor;
+  std::map<std::string, std::shared_ptr<bool>> running;  // "<dc>/<service>" -> its stop flag
+  const std::vector<std::string> topics{services_topic, federation_topic};
+  std::optional<std::uint64_t> seen;
+  for (;;) {
+    query_options options;
+    options.index = seen;
+    options.wait = follow_wait;
+    seen = co_await block_until_changed(ctx_.store.watches(), topics, options);
+    std::set<std::pair<std::string, std::string>> wanted;
+    ctx_.store.read([&](const store::state_view& state) {
+      for (const auto* r : state.find(services_table, services_by_kind, "connect-proxy")) {
+        for (const auto& u : catalog::service_from_json(r->value).proxy.upstreams) {
+          if (!u.datacenter.empty() && u.datacenter != ctx_.node.datacenter) wanted.emplace(u.datacenter, u.destination_name);
+        }
+      }
+    });
+    for (auto it = running.begin(); it != running.end();) {
+      const auto slash = it->first.find('/');
+      if (wanted.contains({it->first.substr(0, slash), it->first.substr(slash + 1)})) {
+        ++it;
+        continue;
+      }
+      *it->second = true;  // it ends after its current poll
+      it = running.erase(it);
+    }
+    for (const auto& [dc, service] : wanted) {
+      const auto key = dc + "/" + service;
+      if (running.contains(key)) continue;
+      auto stop = std::make_shared<bool>(false);
+      running.emplace(key, stop);
+      asio::co_spawn(executor, follow_one_remote(dc, service, stop), asio::detached);
+    }
+  }
+}
+
+asio::awaitable<void> federation::follow_one_remote(std::string datacenter, std::string service,
+                                                    std::shared_ptr<bool> stop) {
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  const auto key = datacenter + "/" + service;
+  const auto what = "sidecars of " + service + " in " + datacenter;
+  std::uint64_t index = 0;
+  std::chrono::seconds backoff(1);
+  std::string last_error;
+  while (!*stop) {
+    std::string error;
+    try {
+      std::optional<std::string> address;
+      ctx_.store.read([&](const store::state_view& state) { address = server_address_of(state, datacenter); });
+      if (!address) throw std::runtime_error("datacenter " + datacenter + " is not known (yet)");
+      const auto r = co_await remote_call(*address, "GET",
+                                          "/v1/health/connect/" + percent_encode(service) + "?passing&index=" +
+                                              std::to_string(index) + "&wait=" + std::to_string(follow_wait.count()) + "s",
+                                          "", follow_wait + call_timeout);
+      if (r.status != 200) throw std::runtime_error(*address + " answered " + std::to_string(r.status) + ": " + r.body);
+      auto record = remote_sidecars_record(json::parse(r.body));
+      record["Datacenter"] = datacenter;
+      record["Service"] = service;
+      std::optional<store::transaction> txn;
+      ctx_.store.read([&](const store::state_view& state) {
+        const auto* old = state.get(remote_sidecars_table, key);
+        if (old != nullptr && old->value == json::value(record)) return;
+        txn.emplace();
+        txn->ops.push_back({std::string(remote_sidecars_table), key, json::value(record), std::nullopt});
+        txn->topics = {remote_sidecars_topic(datacenter, service)};
+      });
+      if (txn) {
+        const auto result = co_await commit(ctx_.store, std::move(*txn));
+        if (!result.error.empty()) throw std::runtime_error("storing them: " + result.error);
+        log()->info("{}: {} healthy", what, record.at("Instances").as_array().size());
+      }
+      if (!last_error.empty()) log()->info("{}: in step again", what);
+      last_error.clear();
+      const auto next = index_of(r.index);
+      index = next < index ? 0 : next;
+      backoff = std::chrono::seconds(1);
+      continue;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    // Keep the last answer: a datacenter out of reach still has the sidecars it had.
+    if (error != last_error) log()->warn("{}: {}; keeping the last known, retrying", what, error);
+    last_error = error;
+    index = 0;
+    pause.expires_after(backoff);
+    co_await pause.async_wait(asio::use_awaitable);
+    backoff = std::min(backoff * 2, backoff_max);
+  }
 }
 
 std::uint64_t federation::replicated_config_index() const {

@@ -13,6 +13,7 @@
 // else), answers from it, and catches up when the primary returns.
 
 #include <boost/asio/awaitable.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -36,6 +37,9 @@ class federation {
   boost::asio::awaitable<void> replicate_states();
   /// Secondary: follows the primary's config entries.
   boost::asio::awaitable<void> replicate_config();
+  /// Every server: for each upstream of a local proxy that names another datacenter,
+  /// follows that datacenter's healthy sidecars of the service (what mode none dials).
+  boost::asio::awaitable<void> follow_remote_sidecars();
 
   /// A request whose `?dc=` names another datacenter: its server's answer (500 "No path to
   /// datacenter" when it is not known). nullopt for a local request.
@@ -46,6 +50,8 @@ class federation {
 
  private:
   std::uint64_t replicated_config_index() const;
+  boost::asio::awaitable<void> follow_one_remote(std::string datacenter, std::string service,
+                                                 std::shared_ptr<bool> stop);
 
   server_context& ctx_;
   std::string primary_address_;

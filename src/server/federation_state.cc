@@ -120,6 +120,81 @@ std::vector<mesh::candidate> remote_gateways(const store::state_view& state, con
   return out;
 }
 
+std::string remote_sidecars_topic(std::string_view datacenter, std::string_view service) {
+  return "remote:" + std::string(datacenter) + "/" + std::string(service);
+}
+
+namespace {
+
+/// An object member as a string, or "".
+std::string text_of(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+int port_of(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr || !v->is_number()) return 0;
+  boost::system::error_code ec;
+  const auto p = v->to_number<std::int64_t>(ec);
+  return ec || p < 0 || p > 65535 ? 0 : static_cast<int>(p);
+}
+
+}  // namespace
+
+json::object remote_sidecars_record(const json::value& health_answer) {
+  if (!health_answer.is_array()) throw catalog::invalid_input("the health answer is not a JSON array");
+  json::array instances;
+  for (const auto& entry : health_answer.as_array()) {
+    if (instances.size() >= 4096 || !entry.is_object()) continue;
+    const auto* service = entry.as_object().if_contains("Service");
+    const auto* node = entry.as_object().if_contains("Node");
+    if (service == nullptr || !service->is_object()) continue;
+    const auto& s = service->as_object();
+    mesh::instance_addresses a;
+    a.service_address = text_of(s, "Address");
+    a.port = port_of(s, "Port");
+    if (const auto* tagged = s.if_contains("TaggedAddresses"); tagged && tagged->is_object()) {
+      if (const auto* wan = tagged->as_object().if_contains("wan"); wan && wan->is_object()) {
+        a.tagged_wan_address = text_of(wan->as_object(), "Address");
+        a.tagged_wan_port = port_of(wan->as_object(), "Port");
+      }
+    }
+    if (node != nullptr && node->is_object()) {
+      a.node_address = text_of(node->as_object(), "Address");
+      if (const auto* tagged = node->as_object().if_contains("TaggedAddresses"); tagged && tagged->is_object()) {
+        a.node_wan_address = text_of(tagged->as_object(), "wan");
+      }
+    }
+    const auto lan = mesh::lan_endpoint(a);
+    const auto wan = mesh::wan_endpoint(a);
+    if (a.port == 0 || !net::parse_endpoint(lan) || !net::parse_endpoint(wan)) continue;
+    instances.push_back(json::object{{"LAN", lan}, {"WAN", wan}});
+  }
+  return json::object{{"Instances", std::move(instances)}};
+}
+
+std::vector<mesh::candidate> remote_sidecars(const store::state_view& state, const std::string& datacenter,
+                                             const std::string& service) {
+  std::vector<mesh::candidate> out;
+  const auto* r = state.get(remote_sidecars_table, datacenter + "/" + service);
+  if (r == nullptr || !r->value.is_object()) return out;
+  const auto* list = r->value.as_object().if_contains("Instances");
+  if (list == nullptr || !list->is_array()) return out;
+  for (const auto& i : list->as_array()) {
+    const auto lan = net::parse_endpoint(std::string(i.at("LAN").as_string()));
+    const auto wan = net::parse_endpoint(std::string(i.at("WAN").as_string()));
+    if (!lan || !wan) continue;
+    mesh::candidate c;
+    c.addresses.service_address = lan->address().to_string();
+    c.addresses.port = lan->port();
+    c.addresses.tagged_wan_address = wan->address().to_string();
+    c.addresses.tagged_wan_port = wan->port();
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 std::optional<store::transaction> federation_state_update(const store::state_view& state,
                                                           const json::object& fed_state) {
   const std::string dc(fed_state.at("Datacenter").as_string());

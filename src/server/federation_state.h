@@ -38,6 +38,18 @@ std::vector<std::string> known_datacenters(const store::state_view& state, const
 /// healthy gateways are published). Empty if the datacenter is unknown.
 std::vector<mesh::candidate> remote_gateways(const store::state_view& state, const std::string& datacenter);
 
+/// Another datacenter's healthy sidecars of one service, as its server last said (kept by
+/// federation::follow_remote_sidecars for every upstream that names another datacenter;
+/// what mode `none` dials). Key "<dc>/<service>".
+inline constexpr std::string_view remote_sidecars_table = "remote_sidecars";
+std::string remote_sidecars_topic(std::string_view datacenter, std::string_view service);
+/// Those sidecars as the resolver sees candidates; empty when unknown.
+std::vector<mesh::candidate> remote_sidecars(const store::state_view& state, const std::string& datacenter,
+                                             const std::string& service);
+/// The record for `dc`/`service` from the other server's /v1/health/connect answer
+/// (malformed entries are skipped). Throws catalog::invalid_input if it is not an array.
+boost::json::object remote_sidecars_record(const boost::json::value& health_answer);
+
 /// Writes `state` for its datacenter if it differs from what is stored.
 std::optional<store::transaction> federation_state_update(const store::state_view& state,
                                                           const boost::json::object& fed_state);

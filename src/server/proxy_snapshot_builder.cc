@@ -69,8 +69,8 @@ std::vector<mesh::candidate> candidates(const store::state_view& state, const no
 }
 
 /// The datacenter's view for resolving one sidecar's upstreams. Other datacenters'
-/// gateways come from federation states; their sidecars are not known here yet (mode
-/// none across datacenters resolves to no endpoint).
+/// gateways come from federation states, their sidecars from what their servers said
+/// (federation::follow_remote_sidecars).
 mesh::catalog_view view_for(const store::state_view& state, const node_info& node, const std::string& trust_domain,
                             const catalog::service& proxy) {
   mesh::catalog_view v;
@@ -82,7 +82,7 @@ mesh::catalog_view view_for(const store::state_view& state, const node_info& nod
     return entry_mode(state, "service-defaults", service);
   };
   v.sidecars = [&state, &node](const std::string& service, const std::string& dc) {
-    if (dc != node.datacenter) return std::vector<mesh::candidate>{};
+    if (dc != node.datacenter) return remote_sidecars(state, dc, service);  // healthy ones, as dc's server said
     return candidates(state, node, state.find(services_table, services_by_connect, service));
   };
   v.gateways = [&state, &node](const std::string& dc) {
@@ -145,6 +145,9 @@ std::variant<built_snapshot, snapshot_unavailable> build_sidecar(const store::st
     if (u.destination_type != "service") continue;  // prepared queries: not supported (yet)
     topics.insert(connect_topic(u.destination_name));
     topics.insert(config_entry_topic("service-defaults", u.destination_name));
+    if (!u.datacenter.empty() && u.datacenter != node.datacenter) {
+      topics.insert(remote_sidecars_topic(u.datacenter, u.destination_name));
+    }
     mesh::upstream_request request{u.destination_name, u.destination_namespace, u.datacenter, u.mesh_gateway};
     const auto resolved = mesh::resolve_upstream(request, view);
     proxycfg::upstream_config out;

@@ -243,6 +243,7 @@ int run_server(server_options o) {
   http.start();
   checks.start();
   asio::co_spawn(io, fed.publish_local_state(), asio::detached);
+  asio::co_spawn(io, fed.follow_remote_sidecars(), asio::detached);
   if (primary) {
     asio::co_spawn(io, prune_roots(ca), asio::detached);
   } else {

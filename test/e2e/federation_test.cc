@@ -109,7 +109,8 @@ TEST_F(federation_e2e, healthy_gateways_are_published_and_the_other_datacenter_r
   put(*primary, "/v1/agent/service/register", R"({"Name": "web-sidecar-proxy", "Kind": "connect-proxy", "Port": 21000,
     "Proxy": {"DestinationServiceName": "web", "LocalServicePort": 8080,
               "Upstreams": [{"DestinationName": "api", "Datacenter": "dc2", "LocalBindPort": 9191, "MeshGateway": {"Mode": "remote"}},
-                            {"DestinationName": "db", "Datacenter": "dc2", "LocalBindPort": 9192, "MeshGateway": {"Mode": "local"}}]}})");
+                            {"DestinationName": "db", "Datacenter": "dc2", "LocalBindPort": 9192, "MeshGateway": {"Mode": "local"}},
+                            {"DestinationName": "cache", "Datacenter": "dc2", "LocalBindPort": 9193, "MeshGateway": {"Mode": "none"}}]}})");
 
   const auto gateway_routes_dc2 = [&] {
     const auto r = call(*primary, "GET", "/v1/meshgate/proxy/mesh-gateway");
@@ -127,7 +128,7 @@ TEST_F(federation_e2e, healthy_gateways_are_published_and_the_other_datacenter_r
 
   const auto sidecar = proxycfg::parse_proxy_snapshot(call(*primary, "GET", "/v1/meshgate/proxy/web-sidecar-proxy").body,
                                                       proxycfg::field_check::strict);
-  ASSERT_EQ(sidecar.sidecar->upstreams.size(), 2u);
+  ASSERT_EQ(sidecar.sidecar->upstreams.size(), 3u);
   const auto& remote = sidecar.sidecar->upstreams[0];
   EXPECT_EQ(remote.mode, "remote");
   EXPECT_EQ(remote.sni, "api.default.dc2.internal." + td);
@@ -135,6 +136,23 @@ TEST_F(federation_e2e, healthy_gateways_are_published_and_the_other_datacenter_r
   const auto& local = sidecar.sidecar->upstreams[1];
   EXPECT_EQ(local.mode, "local");
   EXPECT_EQ(local.endpoints, std::vector<std::string>{"10.1.0.1:8443"}) << "dc1's own gateway, LAN";
+
+  // Mode none dials cache's sidecars in dc2 directly, at their WAN address, healthy ones:
+  // dc1 follows them on dc2's server.
+  put(*secondary, "/v1/agent/service/register", R"({"ID": "cache-sidecar-proxy", "Name": "cache-sidecar-proxy",
+    "Kind": "connect-proxy", "Address": "10.2.0.7", "Port": 21002,
+    "TaggedAddresses": {"wan": {"Address": "192.0.2.7", "Port": 21002}},
+    "Proxy": {"DestinationServiceName": "cache", "LocalServicePort": 6379},
+    "Check": {"CheckID": "cache-ttl", "TTL": "60s", "Status": "passing"}})");
+  const auto none_endpoints = [&] {
+    const auto s = proxycfg::parse_proxy_snapshot(call(*primary, "GET", "/v1/meshgate/proxy/web-sidecar-proxy").body,
+                                                  proxycfg::field_check::strict);
+    EXPECT_EQ(s.sidecar->upstreams[2].mode, "none");
+    return s.sidecar->upstreams[2].endpoints;
+  };
+  EXPECT_TRUE(eventually([&] { return none_endpoints() == std::vector<std::string>{"192.0.2.7:21002"}; }));
+  put(*secondary, "/v1/agent/check/fail/cache-ttl", "");
+  EXPECT_TRUE(eventually([&] { return none_endpoints().empty(); })) << "a failing sidecar in dc2 is not dialled";
 
   // dc2's gateway fails its check: dc2 stops publishing it, and dc1 stops routing to it.
   put(*secondary, "/v1/agent/check/fail/gw-ttl", "");
@@ -166,6 +184,40 @@ TEST_F(federation_e2e, the_secondary_keeps_serving_without_the_primary_and_catch
   put(*primary, "/v1/config", R"({"Kind": "service-defaults", "Name": "db", "Protocol": "tcp"})");
   EXPECT_TRUE(eventually([&] { return call(*secondary, "GET", "/v1/config/service-defaults/db").status == 200; }, 60s));
   EXPECT_TRUE(eventually([&] { return call(*secondary, "PUT", "/v1/config", R"({"Kind": "service-defaults", "Name": "web"})").status == 200; }, 60s));
+}
+
+TEST_F(federation_e2e, the_same_upstream_takes_its_mode_from_the_highest_layer_set_across_datacenters) {
+  start_secondary();
+  ASSERT_TRUE(eventually([&] { return joined(); }));
+  const auto web = [&](const std::string& proxy_mode, const std::string& upstream_mode) {
+    std::string proxy = proxy_mode.empty() ? "" : R"(, "MeshGateway": {"Mode": ")" + proxy_mode + R"("})";
+    std::string upstream = upstream_mode.empty() ? "" : R"(, "MeshGateway": {"Mode": ")" + upstream_mode + R"("})";
+    put(*primary, "/v1/agent/service/register", R"({"Name": "web-sidecar-proxy", "Kind": "connect-proxy", "Port": 21000,
+      "Proxy": {"DestinationServiceName": "web", "LocalServicePort": 8080)" + proxy + R"(,
+                "Upstreams": [{"DestinationName": "api", "Datacenter": "dc2", "LocalBindPort": 9191)" + upstream + "}]}}");
+  };
+  const auto resolved = [&] {
+    const auto s = proxycfg::parse_proxy_snapshot(call(*primary, "GET", "/v1/meshgate/proxy/web-sidecar-proxy").body,
+                                                  proxycfg::field_check::strict);
+    return s.sidecar->upstreams.at(0).mode + " from " + s.sidecar->upstreams.at(0).mode_source;
+  };
+  web("", "");
+  EXPECT_EQ(resolved(), "none from default");
+  // Each layer set in turn, lowest first; each new one takes over. Config entries are
+  // written to dc2 and reach dc1 through the primary.
+  put(*secondary, "/v1/config", R"({"Kind": "proxy-defaults", "Name": "global", "MeshGateway": {"Mode": "local"}})");
+  EXPECT_TRUE(eventually([&] { return resolved() == "local from proxy-defaults"; })) << resolved();
+  put(*secondary, "/v1/config", R"({"Kind": "service-defaults", "Name": "api", "MeshGateway": {"Mode": "remote"}})");
+  EXPECT_TRUE(eventually([&] { return resolved() == "remote from service-defaults"; })) << resolved();
+  web("local", "");
+  EXPECT_EQ(resolved(), "local from proxy registration");
+  web("local", "none");
+  EXPECT_EQ(resolved(), "none from upstream");
+  // Within one datacenter no layer matters.
+  put(*primary, "/v1/agent/service/register", R"({"Name": "web-sidecar-proxy", "Kind": "connect-proxy", "Port": 21000,
+    "Proxy": {"DestinationServiceName": "web", "LocalServicePort": 8080,
+              "Upstreams": [{"DestinationName": "api", "LocalBindPort": 9191, "MeshGateway": {"Mode": "remote"}}]}})");
+  EXPECT_EQ(resolved(), "none from same datacenter");
 }
 
 }  // namespace

@@ -132,7 +132,9 @@ class isolated_datacenters : public ::testing::Test {
   /// web's sidecar on w1 with its upstream api in dc2 (on w1's 127.0.0.1:9191).
   void start_web(const std::string& upstream_mode) {
     std::string mode;
-    if (!upstream_mode.empty()) mode = R"(, "MeshGateway": {"Mode": ")" + upstream_mode + R"("})";
+    if (!upstream_mode.empty()) {
+      mode = R"(, "MeshGateway": {"Mode": ")" + upstream_mode + R"("}, "Config": {"connect_timeout_ms": 1000})";
+    }
     put("s1", R"({"ID": "web-sidecar-proxy", "Name": "web-sidecar-proxy", "Kind": "connect-proxy",
       "Address": "10.71.1.21", "Port": 21000,
       "Proxy": {"DestinationServiceName": "web", "DestinationServiceID": "web", "LocalServicePort": 8081,
@@ -237,6 +239,88 @@ TEST_F(isolated_datacenters, losing_a_gateway_of_each_pair_and_then_dc2s_server_
   by_tag["server-dc2"]->signal(SIGKILL);
   ASSERT_TRUE(by_tag["server-dc2"]->wait_for_exit(10s));
   for (int i = 0; i < 4; ++i) EXPECT_EQ(through_web().status, 200) << "request " << i << " without dc2's server";
+}
+
+TEST_F(isolated_datacenters, mode_none_fails_on_isolated_lans_and_works_once_the_sidecars_are_reachable) {
+  start_web("none");
+  // dc1 learns api's sidecar in dc2 from dc2's server: its address is on dc2's LAN.
+  ASSERT_TRUE(eventually([&] { return web_endpoints() == 1; }, 20s));
+  const auto web_config = call("w1", "GET", "/config", "", "127.0.0.1:19000");
+  EXPECT_NE(web_config.body.find("10.71.2.21:21001"), std::string::npos) << web_config.body;
+  // Nothing routes from dc1's LAN into dc2's: the sidecar cannot connect, and says so.
+  EXPECT_EQ(through_web().status, 0);
+  EXPECT_TRUE(eventually([&] {
+    const auto stats = call("w1", "GET", "/stats", "", "127.0.0.1:19000");
+    return stats.body.find("\"upstream_unavailable\":1") != std::string::npos;
+  })) << call("w1", "GET", "/stats", "", "127.0.0.1:19000").body;
+
+  // The test makes the sidecars reachable across the WAN (the routers learn each other's
+  // LAN): the same request now goes sidecar to sidecar, past no gateway.
+  lab->add_route("r1", "10.71.2.0/24", "10.71.0.102");
+  lab->add_route("r2", "10.71.1.0/24", "10.71.0.101");
+  const auto r = through_web();
+  ASSERT_EQ(r.status, 200) << by_tag["sidecar-web"]->err();
+  EXPECT_EQ(r.body, std::string(api_page) + "\n");
+  EXPECT_EQ(routed(dc1_gateways, "*.dc2."), 0u);
+  EXPECT_EQ(routed(dc2_gateways, "api."), 0u) << "mode none goes past the gateways";
+}
+
+TEST_F(isolated_datacenters, an_upstreams_own_mode_beats_every_other_layer_three_upstreams_three_paths) {
+  // proxy-defaults says local for everything; each upstream overrides it with its own.
+  ASSERT_EQ(call("s1", "PUT", "/v1/config",
+                 R"({"Kind": "proxy-defaults", "Name": "global", "MeshGateway": {"Mode": "local"}})").status, 200);
+  // db and cache: two more services in dc2, each with its own sidecar on a2, same application.
+  for (const auto& [name, port] : std::vector<std::pair<std::string, int>>{{"db", 21002}, {"cache", 21003}}) {
+    put("s2", R"({"ID": ")" + name + R"(-sidecar-proxy", "Name": ")" + name + R"(-sidecar-proxy",
+      "Kind": "connect-proxy", "Address": "10.71.2.21", "Port": )" + std::to_string(port) +
+                  R"(, "Proxy": {"DestinationServiceName": ")" + name + R"(", "DestinationServiceID": ")" + name +
+                  R"(", "LocalServicePort": 8080}})");
+    start("a2", "sidecar-" + name, {"proxy", "-sidecar-for", name, "-http-addr", "10.71.2.2:8500", "-admin-addr",
+                                    "127.0.0.1:" + std::to_string(port - 2000)});
+    ASSERT_TRUE(eventually([&, p = port] {
+      return call("a2", "GET", "/ready", "", "127.0.0.1:" + std::to_string(p - 2000)).status == 200;
+    }, 20s));
+  }
+  for (const auto& host : dc2_gateways) {
+    ASSERT_TRUE(eventually([&] { return call(host, "GET", "/config", "", "127.0.0.1:19100").body.find("\"db.default.dc2") != std::string::npos; }, 20s));
+  }
+  lab->add_route("r1", "10.71.2.0/24", "10.71.0.102");  // mode none needs the sidecars reachable
+  lab->add_route("r2", "10.71.1.0/24", "10.71.0.101");
+  put("s1", R"({"ID": "web-sidecar-proxy", "Name": "web-sidecar-proxy", "Kind": "connect-proxy",
+    "Address": "10.71.1.21", "Port": 21000,
+    "Proxy": {"DestinationServiceName": "web", "DestinationServiceID": "web", "LocalServicePort": 8081,
+              "Upstreams": [{"DestinationName": "api", "Datacenter": "dc2", "LocalBindPort": 9191},
+                            {"DestinationName": "db", "Datacenter": "dc2", "LocalBindPort": 9192, "MeshGateway": {"Mode": "remote"}},
+                            {"DestinationName": "cache", "Datacenter": "dc2", "LocalBindPort": 9193, "MeshGateway": {"Mode": "none"}}]}})");
+  start("w1", "sidecar-web", {"proxy", "-sidecar-for", "web", "-http-addr", "10.71.1.2:8500", "-admin-addr",
+                              "127.0.0.1:19000"});
+  ASSERT_TRUE(eventually([&] {
+    const auto r = call("w1", "GET", "/config", "", "127.0.0.1:19000");
+    if (r.status != 200) return false;
+    const auto upstreams = json::parse(r.body).at("sidecar").at("upstreams");
+    for (const auto& u : upstreams.as_array()) {
+      if (u.at("endpoints").as_array().empty()) return false;
+    }
+    return true;
+  }, 20s));
+  const auto config = json::parse(call("w1", "GET", "/config", "", "127.0.0.1:19000").body);
+  const auto& ups = config.at("sidecar").at("upstreams").as_array();
+  EXPECT_EQ(ups.at(0).at("mode").as_string(), "local");
+  EXPECT_EQ(ups.at(0).at("mode_source").as_string(), "proxy-defaults");
+  EXPECT_EQ(ups.at(1).at("mode").as_string(), "remote");
+  EXPECT_EQ(ups.at(1).at("mode_source").as_string(), "upstream");
+  EXPECT_EQ(ups.at(2).at("mode").as_string(), "none");
+  EXPECT_EQ(ups.at(2).at("mode_source").as_string(), "upstream");
+
+  for (const auto* port : {"9191", "9192", "9193"}) {
+    const auto r = call("w1", "GET", "/", "", std::string("127.0.0.1:") + port);
+    EXPECT_EQ(r.status, 200) << port;
+    EXPECT_EQ(r.body, std::string(api_page) + "\n") << port;
+  }
+  EXPECT_EQ(routed(dc1_gateways, "*.dc2."), 1u) << "only api (local) crossed dc1's gateways";
+  EXPECT_EQ(routed(dc2_gateways, "api."), 1u) << "api: dc1's gateway, then dc2's";
+  EXPECT_EQ(routed(dc2_gateways, "db."), 1u) << "db (remote): dc2's gateway only";
+  EXPECT_EQ(routed(dc2_gateways, "cache."), 0u) << "cache (none): sidecar to sidecar";
 }
 
 }  // namespace
