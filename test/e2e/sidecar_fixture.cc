@@ -33,17 +33,24 @@ proxy_process::proxy_process(const temp_dir& dir, const std::string& server_addr
                                    address_file.string(), "-log-level", "debug"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   process_ = std::make_unique<child_process>(argv, dir / tag);
+  admin_ = wait_until_ready(*process_, address_file, "the sidecar");
+}
+
+std::string wait_until_ready(child_process& process, const std::filesystem::path& admin_file, const std::string& what,
+                             std::chrono::milliseconds timeout) {
+  std::string admin;
   const bool ready = eventually(
       [&] {
-        if (!process_->running()) return true;
-        admin_ = read_text(address_file);
-        if (admin_.empty()) return false;
-        if (admin_.back() == '\n') admin_.pop_back();
-        const auto r = http_get(admin_, "/ready");
+        if (!process.running()) return true;
+        admin = read_text(admin_file);
+        if (admin.empty()) return false;
+        if (admin.back() == '\n') admin.pop_back();
+        const auto r = http_get(admin, "/ready");
         return r && r->status == 200;
       },
-      20s);
-  if (!ready || !process_->running()) throw std::runtime_error("the sidecar did not become ready: " + process_->err());
+      timeout);
+  if (!ready || !process.running()) throw std::runtime_error(what + " did not become ready: " + process.err());
+  return admin;
 }
 
 json::value proxy_process::admin_json(const std::string& path) const {

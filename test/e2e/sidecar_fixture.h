@@ -17,6 +17,12 @@ namespace meshgate::test {
 /// it, so a collision needs another process to be handed the same port in between.
 std::uint16_t unused_port();
 
+/// Waits until `process` (a proxy or gateway started with -admin-addr-file `admin_file`)
+/// answers 200 on /ready; its admin address. Throws, with the process's stderr, if it
+/// exits or is not ready within `timeout`.
+std::string wait_until_ready(child_process& process, const std::filesystem::path& admin_file, const std::string& what,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
 /// `meshgate proxy -sidecar-for <service>` against `server_address`; waits until /ready.
 class proxy_process {
  public:

@@ -33,15 +33,7 @@ class registered_gateway {
                                  "-wan-address", address, "-http-addr", server_address, "-admin-addr",
                                  "127.0.0.1:0", "-admin-addr-file", admin_file.string(), "-workers", "1"},
         dir / id);
-    const bool ready = eventually([&] {
-      if (!process_->running()) return true;
-      admin_ = read_text(admin_file);
-      if (admin_.empty()) return false;
-      if (admin_.back() == '\n') admin_.pop_back();
-      const auto r = http_get(admin_, "/ready");
-      return r && r->status == 200;
-    });
-    if (!ready || !process_->running()) throw std::runtime_error("the gateway did not start: " + process_->err());
+    admin_ = wait_until_ready(*process_, admin_file, "the gateway " + id);
   }
   child_process& process() { return *process_; }
   /// Connections routed by the route whose pattern starts with `prefix` ("*.dc2", "api.").
