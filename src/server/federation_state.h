@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mesh/upstream_resolution.h"
+#include "server/federation_records.h"
 #include "server/catalog_state.h"
 
 namespace meshgate::server {
@@ -24,9 +25,6 @@ inline const std::string federation_topic = "federation";
 /// This datacenter's state as it is now: healthy mesh gateways only.
 boost::json::object local_federation_state(const store::state_view& state, const node_info& node,
                                            const std::string& primary_datacenter, const std::string& server_address);
-
-/// Checks a state received from another server. Throws catalog::invalid_input naming the field.
-boost::json::object parse_federation_state(const boost::json::value& v);
 
 /// Where `datacenter`'s server answers, if it is known.
 std::optional<std::string> server_address_of(const store::state_view& state, const std::string& datacenter);
@@ -46,10 +44,6 @@ std::string remote_sidecars_topic(std::string_view datacenter, std::string_view 
 /// Those sidecars as the resolver sees candidates; empty when unknown.
 std::vector<mesh::candidate> remote_sidecars(const store::state_view& state, const std::string& datacenter,
                                              const std::string& service);
-/// The record for `dc`/`service` from the other server's /v1/health/connect answer
-/// (malformed entries are skipped). Throws catalog::invalid_input if it is not an array.
-boost::json::object remote_sidecars_record(const boost::json::value& health_answer);
-
 /// Writes `state` for its datacenter if it differs from what is stored.
 std::optional<store::transaction> federation_state_update(const store::state_view& state,
                                                           const boost::json::object& fed_state);
