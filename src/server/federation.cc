@@ -376,7 +376,8 @@ asio::awaitable<std::optional<api_response>> federation::forward_if_remote(const
   }
   std::string error;
   try {
-    co_return relayed(co_await remote_call(*address, request.method, target_of(request), request.body, timeout));
+    co_return relayed(
+        co_await remote_call(*address, request.method, target_of(request), request.body, timeout, request.token()));
   } catch (const std::exception& e) {
     error = e.what();
   }
@@ -387,7 +388,8 @@ asio::awaitable<api_response> federation::forward_config_write(const api_request
   remote_response r;
   std::string error;
   try {
-    r = co_await remote_call(primary_address_, request.method, target_of(request), request.body, call_timeout);
+    r = co_await remote_call(primary_address_, request.method, target_of(request), request.body, call_timeout,
+                             request.token());
   } catch (const std::exception& e) {
     error = e.what();
   }

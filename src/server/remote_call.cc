@@ -13,7 +13,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 
 asio::awaitable<remote_response> remote_call(std::string address, std::string method, std::string target,
-                                             std::string body, std::chrono::seconds timeout) {
+                                             std::string body, std::chrono::seconds timeout, std::string token) {
   auto executor = co_await asio::this_coro::executor;
   const auto colon = address.rfind(':');
   const auto host = address.substr(0, colon);
@@ -26,6 +26,7 @@ asio::awaitable<remote_response> remote_call(std::string address, std::string me
   http::request<http::string_body> request{http::string_to_verb(method), target, 11};
   request.set(http::field::host, host);
   request.set(http::field::user_agent, "meshgate-server");
+  if (!token.empty()) request.set("X-Consul-Token", token);
   request.body() = std::move(body);
   request.prepare_payload();
   co_await http::async_write(stream, request, asio::use_awaitable);

@@ -14,8 +14,10 @@ struct remote_response {
 };
 
 /// Throws boost::system::system_error if `address` (host:port) cannot be reached or does not
-/// answer within `timeout`.
+/// answer within `timeout`. `token` (if any) goes as X-Consul-Token: a forwarded request
+/// carries its caller's.
 boost::asio::awaitable<remote_response> remote_call(std::string address, std::string method, std::string target,
-                                                    std::string body, std::chrono::seconds timeout);
+                                                    std::string body, std::chrono::seconds timeout,
+                                                    std::string token = {});
 
 }  // namespace meshgate::server

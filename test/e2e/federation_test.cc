@@ -3,7 +3,9 @@
 // secondary land on the primary and apply in both, mesh gateways are published and routed
 // to, and the secondary keeps serving while the primary is away.
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <gtest/gtest.h>
 
@@ -11,6 +13,7 @@
 
 #include "e2e/server_fixture.h"
 #include "proxycfg/proxy_snapshot.h"
+#include "support/sockets.h"
 
 namespace meshgate::test {
 namespace {
@@ -218,6 +221,38 @@ TEST_F(federation_e2e, the_same_upstream_takes_its_mode_from_the_highest_layer_s
     "Proxy": {"DestinationServiceName": "web", "LocalServicePort": 8080,
               "Upstreams": [{"DestinationName": "api", "LocalBindPort": 9191, "MeshGateway": {"Mode": "remote"}}]}})");
   EXPECT_EQ(resolved(), "none from same datacenter");
+}
+
+TEST_F(federation_e2e, a_forwarded_read_carries_its_path_query_and_the_callers_token) {
+  // A datacenter whose "server" is a socket of the test: what arrives is what was forwarded.
+  std::uint16_t port = 0;
+  auto far_server = listen_tcp(port);
+  ASSERT_TRUE(far_server);
+  put(*primary, "/v1/meshgate/federation/state",
+      R"({"Datacenter": "dc9", "PrimaryDatacenter": "dc1", "ServerAddress": "127.0.0.1:)" + std::to_string(port) +
+          R"(", "MeshGateways": []})");
+  child_process client({"curl", "--silent", "--max-time", "20", "-H", "X-Consul-Token: s3cret", "--write-out",
+                        " %{http_code}", "http://" + primary->address() + "/v1/health/service/web%20x?dc=dc9&passing"},
+                       dir / "forwarded");
+  pollfd ready{far_server.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&ready, 1, 10000), 1) << "nothing was forwarded";
+  fd_t forwarded(::accept(far_server.get(), nullptr, nullptr));
+  std::string request;
+  char buffer[4096];
+  while (request.find("\r\n\r\n") == std::string::npos) {
+    const auto n = ::recv(forwarded.get(), buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    request.append(buffer, static_cast<std::size_t>(n));
+  }
+  ASSERT_TRUE(send_all(forwarded.get(), std::string("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                                    "X-Consul-Index: 77\r\nContent-Length: 2\r\n\r\n[]")));
+  forwarded.reset();
+  EXPECT_NE(request.find("GET /v1/health/service/web%20x?"), std::string::npos) << request;
+  EXPECT_NE(request.find("dc=dc9"), std::string::npos) << request;
+  EXPECT_NE(request.find("passing"), std::string::npos) << request;
+  EXPECT_NE(request.find("X-Consul-Token: s3cret"), std::string::npos) << request;
+  ASSERT_TRUE(client.wait_for_exit(20s));
+  EXPECT_EQ(client.out(), "[] 200") << "dc9's answer relayed as it came";
 }
 
 }  // namespace
