@@ -16,6 +16,7 @@
 #include "common/duration.h"
 #include "common/logging.h"
 #include "x509/pem.h"
+#include "common/timestamp.h"
 
 namespace meshgate::ca {
 
@@ -49,15 +50,6 @@ std::string uuid() {
   h[12] = '4';  // version 4
   h[16] = "89ab"[std::stoi(h.substr(16, 1), nullptr, 16) & 3];
   return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
-}
-
-std::string rfc3339(system_time t) {
-  const auto tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char out[32];
-  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return out;
 }
 
 system_time from_rfc3339(std::string_view text) {

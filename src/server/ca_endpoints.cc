@@ -11,6 +11,7 @@
 #include "server/leaf_cache.h"
 #include "server/server_context.h"
 #include "x509/pem.h"
+#include "common/timestamp.h"
 
 namespace meshgate::server {
 
@@ -18,15 +19,6 @@ namespace json = boost::json;
 namespace asio = boost::asio;
 
 namespace {
-
-std::string rfc3339(ca::system_time t) {
-  const auto tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char out[32];
-  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return out;
-}
 
 /// Runs `fn`, turning the CA's refusals into API errors.
 template <class F>

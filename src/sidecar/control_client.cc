@@ -12,6 +12,7 @@
 #include "proxycfg/config_watch.h"
 #include "x509/keys.h"
 #include "x509/pem.h"
+#include "common/timestamp.h"
 
 namespace meshgate::sidecar {
 
@@ -23,15 +24,6 @@ namespace {
 const auto& log() {
   static const auto logger = module_logger("proxy");
   return logger;
-}
-
-std::string rfc3339(system_time t) {
-  const auto tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char out[32];
-  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return out;
 }
 
 double random_fraction() {

@@ -5,6 +5,7 @@
 #include "common/logging.h"
 #include "common/system.h"
 #include "net/drain.h"
+#include "common/timestamp.h"
 
 namespace meshgate::sidecar {
 
@@ -26,15 +27,6 @@ sidecar_options resolve(sidecar_options options) {
   const std::size_t fit = descriptors > reserved_descriptors * 2 ? (descriptors - reserved_descriptors) / 2 : 1;
   if (options.max_connections == 0 || options.max_connections > fit) options.max_connections = fit;
   return options;
-}
-
-std::string rfc3339(system_time t) {
-  const auto tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char out[32];
-  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return out;
 }
 
 }  // namespace
