@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <set>
 
+#include "catalog/filter_expression.h"
 #include "catalog/service.h"
 
 namespace meshgate::catalog {
@@ -78,7 +79,14 @@ void decode_service_resolver(json_reader& in, config_entry& e) {
       }
       json_reader s(value, where);
       json::object subset;
-      if (const auto filter = s.string("Filter"); !filter.empty()) subset["Filter"] = filter;
+      if (const auto filter = s.string("Filter"); !filter.empty()) {
+        try {
+          filter_expression::parse(filter);  // refused now, not when traffic is routed
+        } catch (const invalid_input& bad) {
+          throw invalid_input(s.at("Filter") + ": " + bad.what());
+        }
+        subset["Filter"] = filter;
+      }
       subset["OnlyPassing"] = s.boolean("OnlyPassing");
       s.done();
       out[name] = std::move(subset);

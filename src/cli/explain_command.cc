@@ -23,12 +23,12 @@ struct explain_flags {
 
 /// What the endpoints are, in words, from the mode and where the target is.
 std::string what_is_dialled(const proxycfg::upstream_config& u, const std::string& own_datacenter) {
-  if (u.datacenter == own_datacenter) {
-    return u.destination_name + "'s healthy sidecars in " + u.datacenter + ", at their LAN address";
-  }
+  const auto sidecars = u.destination_name + "'s healthy sidecars" +
+                        (u.subset.empty() ? "" : " of subset " + u.subset) + " in " + u.datacenter;
+  if (u.datacenter == own_datacenter) return sidecars + ", at their LAN address";
   if (u.mode == "local") return own_datacenter + "'s healthy mesh gateways, at their LAN address";
   if (u.mode == "remote") return u.datacenter + "'s healthy mesh gateways, at their WAN address";
-  return u.destination_name + "'s healthy sidecars in " + u.datacenter + ", at their WAN address";
+  return sidecars + ", at their WAN address";
 }
 
 std::string layer_words(const std::string& source) {
@@ -45,8 +45,12 @@ void explain(const proxycfg::upstream_config& u, const proxycfg::proxy_snapshot&
   out << "upstream " << u.name << " (" << u.local_bind_address << ":" << u.local_bind_port << ")\n"
       << "  target      " << u.destination_name << " in " << u.datacenter << "\n"
       << "  mode        " << u.mode << " — set by " << layer_words(u.mode_source) << "\n"
-      << "  SNI         " << u.sni << "\n"
-      << "  identity    " << u.identity << " (the far end must present exactly this)\n"
+      << "  SNI         " << u.sni << "\n";
+  if (!u.subset.empty()) {
+    out << "  subset      " << u.subset << " — the DefaultSubset of " << u.destination_name
+        << "'s service-resolver; gateways route it to the instances its filter selects\n";
+  }
+  out << "  identity    " << u.identity << " (the far end must present exactly this)\n"
       << "  dials       " << what_is_dialled(u, s.datacenter) << ":\n";
   if (u.endpoints.empty()) {
     out << "                (none: connections are refused and counted as no_endpoints)\n";

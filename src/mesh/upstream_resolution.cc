@@ -6,7 +6,8 @@ resolved_upstream resolve_upstream(const upstream_request& u, const catalog_view
   resolved_upstream out;
   out.datacenter = u.datacenter.empty() ? c.local_datacenter : u.datacenter;
   const std::string ns = u.ns.empty() ? "default" : u.ns;
-  out.sni = service_sni(u.service, ns, out.datacenter, c.trust_domain);
+  out.sni = u.subset.empty() ? service_sni(u.service, ns, out.datacenter, c.trust_domain)
+                             : subset_sni(u.subset, u.service, ns, out.datacenter, c.trust_domain);
   out.identity = "spiffe://" + c.trust_domain + "/ns/" + ns + "/dc/" + out.datacenter + "/svc/" + u.service;
   mode_layers layers;
   layers.upstream = u.mode;
@@ -23,7 +24,7 @@ resolved_upstream resolve_upstream(const upstream_request& u, const catalog_view
     return endpoints;
   };
   if (out.mode.decided_by == mode_layer::same_datacenter) {
-    out.endpoints = healthy(c.sidecars(u.service, out.datacenter), false);  // sidecars at their LAN address
+    out.endpoints = healthy(c.sidecars(u.service, u.subset, out.datacenter), false);  // sidecars at their LAN address
     return out;
   }
   switch (out.mode.mode) {
@@ -35,7 +36,7 @@ resolved_upstream resolve_upstream(const upstream_request& u, const catalog_view
       break;
     case gateway_mode::none:
     case gateway_mode::defer:  // the remote sidecars themselves, at their WAN address
-      out.endpoints = healthy(c.sidecars(u.service, out.datacenter), true);
+      out.endpoints = healthy(c.sidecars(u.service, u.subset, out.datacenter), true);
       break;
   }
   return out;

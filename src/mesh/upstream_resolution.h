@@ -17,6 +17,7 @@ struct upstream_request {
   std::string ns;           // "" = default
   std::string datacenter;   // "" = the proxy's own
   gateway_mode mode = gateway_mode::defer;  // the upstream's own MeshGateway.Mode
+  std::string subset;       // "" = every instance; else a subset of the service's resolver
 };
 
 /// An instance the catalog knows, and whether all its checks pass.
@@ -32,8 +33,11 @@ struct catalog_view {
   gateway_mode proxy_registration_mode = gateway_mode::defer;  // Proxy.MeshGateway.Mode
   gateway_mode proxy_defaults_mode = gateway_mode::defer;      // the global proxy-defaults
   std::function<gateway_mode(const std::string& service)> service_defaults_mode;
-  /// The sidecars (and Connect-native instances) of `service` in `datacenter`.
-  std::function<std::vector<candidate>(const std::string& service, const std::string& datacenter)> sidecars;
+  /// The sidecars (and Connect-native instances) of `service` in `datacenter`, only those
+  /// of `subset` when it is not "".
+  std::function<std::vector<candidate>(const std::string& service, const std::string& subset,
+                                       const std::string& datacenter)>
+      sidecars;
   /// The mesh gateways of `datacenter`.
   std::function<std::vector<candidate>(const std::string& datacenter)> gateways;
 };

@@ -26,7 +26,7 @@ json::object to_json(const inbound_config& in) {
 }
 
 json::object to_json(const upstream_config& u) {
-  return {{"name", u.name},
+  json::object out{{"name", u.name},
           {"destination_name", u.destination_name},
           {"destination_namespace", u.destination_namespace},
           {"datacenter", u.datacenter},
@@ -38,6 +38,8 @@ json::object to_json(const upstream_config& u) {
           {"mode_source", u.mode_source},
           {"endpoints", strings_json(u.endpoints)},
           {"connect_timeout_ms", u.connect_timeout_ms}};
+  if (!u.subset.empty()) out["subset"] = u.subset;
+  return out;
 }
 
 std::string required(json_reader& in, std::string_view field) {
@@ -71,6 +73,7 @@ upstream_config parse_upstream(json_reader& in, bool strict) {
   out.local_bind_port = port(in, "local_bind_port", 1);
   if (out.local_bind_port == 0) throw invalid_input(in.at("local_bind_port") + ": required");
   out.sni = required(in, "sni");
+  out.subset = in.string("subset");
   out.identity = required(in, "identity");
   out.mode = in.string("mode", "none");
   out.mode_source = in.string("mode_source");

@@ -38,6 +38,7 @@ struct upstream_config {
   std::string local_bind_address = "127.0.0.1";
   int local_bind_port = 0;
   std::string sni;       // the server name the connection asks for
+  std::string subset;    // the destination's service-resolver subset ("" = all instances)
   std::string identity;  // the SPIFFE ID the server must present, exactly
   std::string mode;         // none, local or remote: the mesh gateway mode in effect
   std::string mode_source;  // the layer that decided it (mesh::to_string(mode_layer))

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <initializer_list>
 
 #include "catalog/json_reader.h"
 #include "mesh/names.h"
@@ -51,6 +52,36 @@ int port_of(const json::object& o, std::string_view key) {
   boost::system::error_code ec;
   const auto p = v->to_number<std::int64_t>(ec);
   return ec || p < 0 || p > 65535 ? 0 : static_cast<int>(p);
+}
+
+/// The fields a subset filter can select on (catalog::filter_expression), copied when
+/// they have the right type and within bounds: a remote server's answer is untrusted.
+json::object filterable_fields(const json::object& from, std::initializer_list<std::string_view> strings) {
+  constexpr std::size_t max_items = 64, max_text = 512;
+  auto fits = [](const json::value& v) { return v.is_string() && v.get_string().size() <= max_text; };
+  json::object out;
+  for (const auto key : strings) {
+    if (const auto* v = from.if_contains(key); v && fits(*v)) out[key] = *v;
+  }
+  if (const auto* port = from.if_contains("Port"); port && port->is_int64()) out["Port"] = *port;
+  if (const auto* tags = from.if_contains("Tags"); tags && tags->is_array()) {
+    json::array kept;
+    for (const auto& t : tags->get_array()) {
+      if (kept.size() < max_items && fits(t)) kept.push_back(t);
+    }
+    out["Tags"] = std::move(kept);
+  }
+  if (const auto* meta = from.if_contains("Meta"); meta && meta->is_object()) {
+    json::object kept;
+    for (const auto& [k, v] : meta->get_object()) {
+      if (kept.size() < max_items && k.size() <= max_text && fits(v)) kept[k] = v;
+    }
+    out["Meta"] = std::move(kept);
+  }
+  if (const auto* proxy = from.if_contains("Proxy"); proxy && proxy->is_object()) {
+    out["Proxy"] = filterable_fields(proxy->get_object(), {"DestinationServiceName", "DestinationServiceID"});
+  }
+  return out;
 }
 
 }  // namespace
@@ -109,7 +140,11 @@ json::object remote_sidecars_record(const json::value& health_answer) {
     const auto lan = mesh::lan_endpoint(a);
     const auto wan = mesh::wan_endpoint(a);
     if (a.port == 0 || !net::parse_endpoint(lan) || !net::parse_endpoint(wan)) continue;
-    instances.push_back(json::object{{"LAN", lan}, {"WAN", wan}});
+    json::object selectable{{"Service", filterable_fields(s, {"ID", "Service", "Kind", "Address"})}};
+    if (node != nullptr && node->is_object()) {
+      selectable["Node"] = filterable_fields(node->as_object(), {"Node", "Address", "Datacenter"});
+    }
+    instances.push_back(json::object{{"LAN", lan}, {"WAN", wan}, {"Entry", std::move(selectable)}});
   }
   return json::object{{"Instances", std::move(instances)}};
 }

@@ -13,8 +13,9 @@ namespace meshgate::server {
 boost::json::object parse_federation_state(const boost::json::value& v);
 
 /// The record kept for another datacenter's sidecars of one service, from its server's
-/// /v1/health/connect answer: {"Instances": [{"LAN": ip:port, "WAN": ip:port}]}, at most
-/// 4096, malformed entries skipped. Throws catalog::invalid_input if it is not an array.
+/// /v1/health/connect answer: {"Instances": [{"LAN": ip:port, "WAN": ip:port, "Entry":
+/// {"Node": {...}, "Service": {...}}}]}, at most 4096, malformed entries skipped. Entry
+/// keeps what a subset filter may select on, bounded. Throws catalog::invalid_input if it is not an array.
 boost::json::object remote_sidecars_record(const boost::json::value& health_answer);
 
 }  // namespace meshgate::server

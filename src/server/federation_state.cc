@@ -68,13 +68,17 @@ std::string remote_sidecars_topic(std::string_view datacenter, std::string_view 
 }
 
 std::vector<mesh::candidate> remote_sidecars(const store::state_view& state, const std::string& datacenter,
-                                             const std::string& service) {
+                                             const std::string& service, const catalog::filter_expression* filter) {
   std::vector<mesh::candidate> out;
   const auto* r = state.get(remote_sidecars_table, datacenter + "/" + service);
   if (r == nullptr || !r->value.is_object()) return out;
   const auto* list = r->value.as_object().if_contains("Instances");
   if (list == nullptr || !list->is_array()) return out;
   for (const auto& i : list->as_array()) {
+    if (filter != nullptr) {
+      const auto* entry = i.as_object().if_contains("Entry");  // absent in records kept before subsets
+      if (entry == nullptr || !entry->is_object() || !filter->matches(entry->get_object())) continue;
+    }
     const auto lan = net::parse_endpoint(std::string(i.at("LAN").as_string()));
     const auto wan = net::parse_endpoint(std::string(i.at("WAN").as_string()));
     if (!lan || !wan) continue;

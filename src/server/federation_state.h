@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "catalog/filter_expression.h"
 #include "mesh/upstream_resolution.h"
 #include "server/federation_records.h"
 #include "server/catalog_state.h"
@@ -41,9 +42,11 @@ std::vector<mesh::candidate> remote_gateways(const store::state_view& state, con
 /// what mode `none` dials). Key "<dc>/<service>".
 inline constexpr std::string_view remote_sidecars_table = "remote_sidecars";
 std::string remote_sidecars_topic(std::string_view datacenter, std::string_view service);
-/// Those sidecars as the resolver sees candidates; empty when unknown.
+/// Those sidecars as the resolver sees candidates, only those `filter` selects when it is
+/// set; empty when unknown.
 std::vector<mesh::candidate> remote_sidecars(const store::state_view& state, const std::string& datacenter,
-                                             const std::string& service);
+                                             const std::string& service,
+                                             const catalog::filter_expression* filter = nullptr);
 /// Writes `state` for its datacenter if it differs from what is stored.
 std::optional<store::transaction> federation_state_update(const store::state_view& state,
                                                           const boost::json::object& fed_state);

@@ -58,14 +58,72 @@ std::optional<int> connect_timeout_of(const json::object& config) {
   return static_cast<int>(ms);
 }
 
+/// `records` (stored services) as candidates; only those `filter` selects when it is set.
 std::vector<mesh::candidate> candidates(const store::state_view& state, const node_info& node,
-                                        const std::vector<const store::record*>& records) {
+                                        const std::vector<const store::record*>& records,
+                                        const catalog::filter_expression* filter = nullptr) {
   std::vector<mesh::candidate> out;
+  const json::value node_json = filter ? json::value(node.to_json(0, 0)) : json::value();
   for (const auto* r : records) {
+    if (filter != nullptr && !filter->matches(json::object{{"Node", node_json}, {"Service", r->value}})) continue;
     const auto s = catalog::service_from_json(r->value);
     out.push_back({addresses_of(s, node), all_checks_pass(state, s.id)});
   }
   return out;
+}
+
+/// A service-resolver's subsets (DESIGN.md §1's subset SNIs), filters parsed.
+struct subset {
+  std::string name;
+  std::optional<catalog::filter_expression> filter;  // none: every instance
+};
+
+const json::object* resolver_of(const store::state_view& state, std::string_view service) {
+  const auto* r = state.get(config_table, catalog::config_key("service-resolver", service));
+  return r && r->value.is_object() ? &r->value.get_object() : nullptr;
+}
+
+std::vector<subset> subsets_of(const store::state_view& state, std::string_view service) {
+  std::vector<subset> out;
+  const auto* resolver = resolver_of(state, service);
+  const auto* subsets = resolver ? resolver->if_contains("Subsets") : nullptr;
+  if (subsets == nullptr || !subsets->is_object()) return out;
+  for (const auto& [name, def] : subsets->get_object()) {
+    subset s{std::string(name), std::nullopt};
+    if (const auto* f = def.is_object() ? def.get_object().if_contains("Filter") : nullptr; f && f->is_string()) {
+      try {
+        s.filter = catalog::filter_expression::parse(f->get_string());
+      } catch (const catalog::invalid_input&) {
+        continue;  // refused when written; a stored one that no longer parses selects nothing
+      }
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+/// The subset an upstream of `service` gets when it names none: the resolver's DefaultSubset.
+std::string default_subset_of(const store::state_view& state, std::string_view service) {
+  const auto* resolver = resolver_of(state, service);
+  const auto* d = resolver ? resolver->if_contains("DefaultSubset") : nullptr;
+  return d && d->is_string() ? std::string(d->get_string()) : std::string();
+}
+
+/// The sidecars of `service` in this datacenter or (as its server said) another, only
+/// those of `subset_name` when it is set. An unknown subset has no instances.
+std::vector<mesh::candidate> sidecars_of(const store::state_view& state, const node_info& node,
+                                         const std::string& service, const std::string& subset_name,
+                                         const std::string& dc) {
+  std::optional<subset> chosen;
+  if (!subset_name.empty()) {
+    for (auto& s : subsets_of(state, service)) {
+      if (s.name == subset_name) chosen = std::move(s);
+    }
+    if (!chosen) return {};
+  }
+  const auto* filter = chosen && chosen->filter ? &*chosen->filter : nullptr;
+  if (dc != node.datacenter) return remote_sidecars(state, dc, service, filter);  // healthy ones, as dc's server said
+  return candidates(state, node, state.find(services_table, services_by_connect, service), filter);
 }
 
 /// The datacenter's view for resolving one sidecar's upstreams. Other datacenters'
@@ -81,9 +139,8 @@ mesh::catalog_view view_for(const store::state_view& state, const node_info& nod
   v.service_defaults_mode = [&state](const std::string& service) {
     return entry_mode(state, "service-defaults", service);
   };
-  v.sidecars = [&state, &node](const std::string& service, const std::string& dc) {
-    if (dc != node.datacenter) return remote_sidecars(state, dc, service);  // healthy ones, as dc's server said
-    return candidates(state, node, state.find(services_table, services_by_connect, service));
+  v.sidecars = [&state, &node](const std::string& service, const std::string& subset_name, const std::string& dc) {
+    return sidecars_of(state, node, service, subset_name, dc);
   };
   v.gateways = [&state, &node](const std::string& dc) {
     if (dc != node.datacenter) return remote_gateways(state, dc);  // healthy ones, from federation
@@ -145,10 +202,12 @@ std::variant<built_snapshot, snapshot_unavailable> build_sidecar(const store::st
     if (u.destination_type != "service") continue;  // prepared queries: not supported (yet)
     topics.insert(connect_topic(u.destination_name));
     topics.insert(config_entry_topic("service-defaults", u.destination_name));
+    topics.insert(config_entry_topic("service-resolver", u.destination_name));
     if (!u.datacenter.empty() && u.datacenter != node.datacenter) {
       topics.insert(remote_sidecars_topic(u.datacenter, u.destination_name));
     }
-    mesh::upstream_request request{u.destination_name, u.destination_namespace, u.datacenter, u.mesh_gateway};
+    mesh::upstream_request request{u.destination_name, u.destination_namespace, u.datacenter, u.mesh_gateway,
+                                   default_subset_of(state, u.destination_name)};
     const auto resolved = mesh::resolve_upstream(request, view);
     proxycfg::upstream_config out;
     out.name = upstream_name(u);
@@ -158,6 +217,7 @@ std::variant<built_snapshot, snapshot_unavailable> build_sidecar(const store::st
     out.local_bind_address = u.local_bind_address.empty() ? "127.0.0.1" : u.local_bind_address;
     out.local_bind_port = u.local_bind_port;
     out.sni = resolved.sni;
+    out.subset = request.subset;
     out.identity = resolved.identity;
     out.mode = std::string(mesh::to_string(resolved.mode.mode));
     out.mode_source = std::string(mesh::to_string(resolved.mode.decided_by));
@@ -210,15 +270,26 @@ built_snapshot build_gateway(const store::state_view& state, const node_info& no
   const int timeout = connect_timeout_of(gw.proxy.config).value_or(default_connect_timeout_ms);
   json::array routes;
   json::object clusters;
-  // Every local service reachable through the mesh: its SNI to its healthy sidecars, at
-  // their LAN address.
-  for (const auto& name : state.index_keys(services_by_connect)) {
+  auto add_local = [&](const std::string& sni, const std::string& cluster, const std::vector<mesh::candidate>& all) {
     json::array endpoints;
-    for (const auto& c : candidates(state, node, state.find(services_table, services_by_connect, name))) {
+    for (const auto& c : all) {
       if (c.healthy) endpoints.emplace_back(mesh::lan_endpoint(c.addresses));
     }
-    routes.push_back({{"sni", mesh::service_sni(name, "default", node.datacenter, ca.trust_domain)}, {"cluster", name}});
-    clusters[name] = {{"endpoints", std::move(endpoints)}, {"connect_timeout_ms", timeout}};
+    routes.push_back({{"sni", sni}, {"cluster", cluster}});
+    clusters[cluster] = {{"endpoints", std::move(endpoints)}, {"connect_timeout_ms", timeout}};
+  };
+  // Every local service reachable through the mesh: its SNI to its healthy sidecars, at
+  // their LAN address; and each subset its resolver defines, to the sidecars its filter
+  // selects ("<subset>.<service>" cannot collide: service names have no dots).
+  topics.insert(config_topic("service-resolver"));
+  for (const auto& name : state.index_keys(services_by_connect)) {
+    const auto records = state.find(services_table, services_by_connect, name);
+    add_local(mesh::service_sni(name, "default", node.datacenter, ca.trust_domain), name,
+              candidates(state, node, records));
+    for (const auto& s : subsets_of(state, name)) {
+      add_local(mesh::subset_sni(s.name, name, "default", node.datacenter, ca.trust_domain), s.name + "." + name,
+                candidates(state, node, records, s.filter ? &*s.filter : nullptr));
+    }
   }
   // Every other datacenter federation knows: *.<dc>.internal.<td> to its healthy gateways,
   // at their WAN address. A datacenter with none gets no route: such names are refused.

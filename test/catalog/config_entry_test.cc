@@ -80,6 +80,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{R"({"Kind": "service-resolver", "Name": "db", "DefaultSubset": "v9"})", R"(DefaultSubset: "v9" is not one of Subsets)"},
         bad_case{R"({"Kind": "service-resolver", "Name": "db", "Subsets": {"v_1": {}}})", "Subsets.v_1: subset names are"},
         bad_case{R"({"Kind": "service-resolver", "Name": "db", "Subsets": {"v1": {"Filtr": "x"}}})", "Subsets.v1.Filtr: unknown field"},
+        bad_case{R"({"Kind": "service-resolver", "Name": "db", "Subsets": {"v1": {"Filter": "Service.Tags == v1"}}})",
+                 "Subsets.v1.Filter: at byte 0: Service.Tags is a list; use contains, in or is empty"},
         bad_case{R"({"Kind": "service-resolver", "Name": "db", "Redirect": {"Service": "x"}, "Failover": {"*": {"Service": "y"}}})",
                  "Redirect: cannot be set together with Failover"},
         bad_case{R"({"Kind": "service-resolver", "Name": "db", "Failover": {"v3": {"Service": "y"}}})",

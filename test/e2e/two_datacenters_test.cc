@@ -47,6 +47,17 @@ class registered_gateway {
     }
     return n;
   }
+  /// The endpoints of one cluster in the gateway's running configuration.
+  std::vector<std::string> endpoints(const std::string& cluster) const {
+    std::vector<std::string> out;
+    const auto r = http_get(admin_, "/config");
+    if (!r || r->status != 200) return out;
+    const auto config = json::parse(r->body);
+    const auto* c = config.at("config").at("clusters").as_object().if_contains(cluster);
+    if (c == nullptr) return out;
+    for (const auto& e : c->at("endpoints").as_array()) out.emplace_back(e.as_string());
+    return out;
+  }
   bool has_route(const std::string& prefix) const {
     const auto r = http_get(admin_, "/config");
     return r && r->status == 200 && r->body.find("\"" + prefix) != std::string::npos;
@@ -158,6 +169,66 @@ TEST_F(two_datacenters, a_dead_gateway_of_a_pair_costs_no_connection) {
   }
   EXPECT_EQ(gw2b.routed("api."), 4u);
   EXPECT_GE(web->counter("api?dc=dc2", "connect_failures"), 1u);
+}
+
+TEST_F(two_datacenters, a_resolvers_default_subset_crosses_both_gateways_to_the_instances_its_filter_selects) {
+  // A second instance of api, version 2, with its own sidecar and its own answer.
+  std::filesystem::create_directories(dir / "www-v2");
+  write_text(dir / "www-v2" / "index.html", "hello from api v2\n");
+  http_file_server api_v2_app(dir, dir / "www-v2");
+  const auto v2_port = unused_port();
+  put(*dc2, R"({"ID": "api-v2-sidecar-proxy", "Name": "api-sidecar-proxy", "Kind": "connect-proxy",
+    "Address": "127.0.0.1", "Port": )" + std::to_string(v2_port) + R"(, "Meta": {"version": "v2"},
+    "Proxy": {"DestinationServiceName": "api", "DestinationServiceID": "api-v2", "LocalServicePort": )" +
+                 std::to_string(api_v2_app.port()) + "}}");
+  proxy_process api_v2(dir, dc2->address(), "api-v2");
+  // Written in dc2: forwarded to dc1, replicated back, applied by both.
+  const auto resolver = [&](const std::string& default_subset) {
+    return R"({"Kind": "service-resolver", "Name": "api", "DefaultSubset": ")" + default_subset + R"(",
+      "Subsets": {"v1": {"Filter": "Service.Meta.version != v2"}, "v2": {"Filter": "Service.Meta.version == v2"}}})";
+  };
+  ASSERT_EQ(curl(dir, "PUT", dc2->address(), "/v1/config", resolver("v2")).body, "true");
+
+  registered_gateway gw1(dir, dc1->address(), "gw-dc1");
+  registered_gateway gw2(dir, dc2->address(), "gw-dc2");
+  const auto v2_sidecar = "127.0.0.1:" + std::to_string(v2_port);
+  ASSERT_TRUE(eventually([&] { return gw2.endpoints("v2.api") == std::vector<std::string>{v2_sidecar}; }))
+      << "dc2's gateway has no subset route to api v2's sidecar alone";
+  const auto v1_endpoints = gw2.endpoints("v1.api");
+  ASSERT_EQ(v1_endpoints.size(), 1u);
+  EXPECT_NE(v1_endpoints.front(), v2_sidecar) << "v1's filter selects the other instance";
+  EXPECT_EQ(gw2.endpoints("api").size(), 2u) << "the service's own SNI still reaches both";
+
+  start_web("local");
+  ASSERT_TRUE(eventually([&] { return upstream_endpoints() == 1; }));
+  const auto upstream = web->admin_json("/config").at("sidecar").at("upstreams").at(0);
+  EXPECT_TRUE(std::string(upstream.at("sni").as_string()).starts_with("v2.api.default.dc2.internal.")) << upstream;
+  for (int i = 0; i < 4; ++i) {
+    const auto r = through_web();
+    ASSERT_EQ(r.status, 200) << web->process().err();
+    EXPECT_EQ(r.body, "hello from api v2\n") << i;
+  }
+  EXPECT_EQ(gw1.routed("*.dc2"), 4u) << "dc1's gateway forwards the subset by the datacenter's wildcard";
+  EXPECT_EQ(gw2.routed("v2.api."), 4u) << "dc2's gateway routed every one by the subset's own SNI";
+  EXPECT_EQ(gw2.routed("api."), 0u);
+
+  ASSERT_EQ(run_command({MESHGATE_BINARY, "explain", "-sidecar-for", "web", "-http-addr", dc1->address()},
+                        dir / "explain"),
+            0)
+      << read_text(dir / "explain.err");
+  const auto told = read_text(dir / "explain.out");
+  EXPECT_NE(told.find("subset      v2 — the DefaultSubset of api's service-resolver"), std::string::npos) << told;
+
+  // The default moves to v1 (written in dc1 this time): web's next connections follow.
+  ASSERT_EQ(curl(dir, "PUT", dc1->address(), "/v1/config", resolver("v1")).body, "true");
+  ASSERT_TRUE(eventually([&] {
+    return std::string(web->admin_json("/config").at("sidecar").at("upstreams").at(0).at("sni").as_string())
+        .starts_with("v1.api.");
+  }));
+  const auto r = through_web();
+  ASSERT_EQ(r.status, 200) << web->process().err();
+  EXPECT_EQ(r.body, "hello from api in dc2\n");
+  EXPECT_EQ(gw2.routed("v1.api."), 1u);
 }
 
 }  // namespace

@@ -26,8 +26,10 @@ catalog_view view() {
   c.local_datacenter = "dc1";
   c.trust_domain = td;
   c.service_defaults_mode = [](const std::string&) { return gateway_mode::defer; };
-  c.sidecars = [](const std::string& service, const std::string& dc) -> std::vector<candidate> {
+  c.sidecars = [](const std::string& service, const std::string& subset,
+                  const std::string& dc) -> std::vector<candidate> {
     if (service != "api") return {};
+    if (subset == "v2") return {at(dc == "dc1" ? "10.1.0.3" : "10.2.0.3", 21000, "198.51.100.3", 443)};
     if (dc == "dc1") return {at("10.1.0.1", 21000), at("10.1.0.2", 21000, "", 0, false)};
     return {at("10.2.0.1", 21000, "198.51.100.1", 443), at("10.2.0.2", 21000, "", 0, true)};
   };
@@ -41,11 +43,26 @@ catalog_view view() {
 TEST(upstream_resolution, names_the_target_and_dials_healthy_local_sidecars_in_the_same_datacenter) {
   auto c = view();
   c.proxy_defaults_mode = gateway_mode::remote;  // ignored within a datacenter
-  const auto r = resolve_upstream({"api", "", "", gateway_mode::local}, c);
+  const auto r = resolve_upstream({"api", "", "", gateway_mode::local, ""}, c);
   EXPECT_EQ(r.sni, "api.default.dc1.internal." + td);
   EXPECT_EQ(r.identity, "spiffe://" + td + "/ns/default/dc/dc1/svc/api");
   EXPECT_EQ(r.mode, (resolved_mode{gateway_mode::none, mode_layer::same_datacenter}));
   EXPECT_EQ(r.endpoints, (std::vector<std::string>{"10.1.0.1:21000"}));
+}
+
+TEST(upstream_resolution, a_subset_names_itself_in_the_sni_and_dials_only_its_instances) {
+  auto c = view();
+  const auto local = resolve_upstream({"api", "", "", gateway_mode::defer, "v2"}, c);
+  EXPECT_EQ(local.sni, "v2.api.default.dc1.internal." + td);
+  EXPECT_EQ(local.identity, "spiffe://" + td + "/ns/default/dc/dc1/svc/api");  // a subset is the same service
+  EXPECT_EQ(local.endpoints, (std::vector<std::string>{"10.1.0.3:21000"}));
+  const auto none = resolve_upstream({"api", "", "dc2", gateway_mode::none, "v2"}, c);
+  EXPECT_EQ(none.sni, "v2.api.default.dc2.internal." + td);
+  EXPECT_EQ(none.endpoints, (std::vector<std::string>{"198.51.100.3:443"}));
+  // Through gateways the SNI carries the subset; the destination's gateway picks instances.
+  const auto remote = resolve_upstream({"api", "", "dc2", gateway_mode::remote, "v2"}, c);
+  EXPECT_EQ(remote.sni, "v2.api.default.dc2.internal." + td);
+  EXPECT_EQ(remote.endpoints, (std::vector<std::string>{"198.51.100.9:443"}));
 }
 
 struct mode_case {
@@ -63,7 +80,7 @@ TEST_P(across_datacenters, dials_what_the_deciding_layer_says) {
   c.proxy_registration_mode = m.registration;
   c.proxy_defaults_mode = m.proxy_defaults;
   c.service_defaults_mode = [&](const std::string& s) { return s == "api" ? m.service_defaults : gateway_mode::defer; };
-  const auto r = resolve_upstream({"api", "", "dc2", m.upstream}, c);
+  const auto r = resolve_upstream({"api", "", "dc2", m.upstream, ""}, c);
   EXPECT_EQ(r.sni, "api.default.dc2.internal." + td);
   EXPECT_EQ(r.identity, "spiffe://" + td + "/ns/default/dc/dc2/svc/api");
   EXPECT_EQ(r.mode, m.expected) << m.name;
