@@ -7,11 +7,13 @@
 //   WAN 10.71.0.0/24:  s1 .2  s2 .3  g1a .11  g1b .12  g2a .13  g2b .14  r1 .101  r2 .102
 //   dc1 10.71.1.0/24:  r1 .1  s1 .2  g1a .11  g1b .12  w1 .21 (web's sidecar, curl)
 //   dc2 10.71.2.0/24:  r2 .1  s2 .2  g2a .11  g2b .12  a2 .21 (api's sidecar, api)
+//   (the mode none test gives a2 a WAN leg, .21, and says so in the sidecar's registration)
 //
 // Which gateways a request crossed is read from their own counters; what crossed the WAN
 // is read from a tcpdump capture on the WAN bridge.
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
@@ -77,9 +79,7 @@ class isolated_datacenters : public ::testing::Test {
         lab->in("a2", {"python3", "-u", "-m", "http.server", "8080", "--bind", "127.0.0.1", "--directory",
                        (dir / "www").string()}),
         dir / "api-app"));
-    put("s2", R"({"ID": "api-sidecar-proxy", "Name": "api-sidecar-proxy", "Kind": "connect-proxy",
-      "Address": "10.71.2.21", "Port": 21001,
-      "Proxy": {"DestinationServiceName": "api", "DestinationServiceID": "api", "LocalServicePort": 8080}})");
+    register_api_sidecar("");
     start("a2", "sidecar-api", {"proxy", "-sidecar-for", "api", "-http-addr", "10.71.2.2:8500", "-admin-addr",
                                 "127.0.0.1:19000"});
     ASSERT_TRUE(eventually([&] { return call("a2", "GET", "/ready", "", "127.0.0.1:19000").status == 200; }, 20s));
@@ -123,6 +123,16 @@ class isolated_datacenters : public ::testing::Test {
     r.status = code.empty() ? 0 : std::stoi(code);
     r.body = read_text(dir / (tag + ".body"));
     return r;
+  }
+  /// api's sidecar on a2, listening on every address a2 has; `wan_address`, if set, is the
+  /// TaggedAddresses.wan other datacenters dial in mode none.
+  void register_api_sidecar(const std::string& wan_address) {
+    const auto tagged = wan_address.empty() ? std::string()
+                                            : R"("TaggedAddresses": {"wan": {"Address": ")" + wan_address + R"(", "Port": 21001}},)";
+    put("s2", R"({"ID": "api-sidecar-proxy", "Name": "api-sidecar-proxy", "Kind": "connect-proxy",
+      "Address": "10.71.2.21", "Port": 21001, )" + tagged + R"(
+      "Proxy": {"DestinationServiceName": "api", "DestinationServiceID": "api", "LocalServicePort": 8080,
+                "Config": {"bind_address": "0.0.0.0"}}})");
   }
   void put(const std::string& server_host, const std::string& registration) {
     const auto r = call(server_host, "PUT", "/v1/agent/service/register", registration);
@@ -236,9 +246,29 @@ TEST_F(isolated_datacenters, losing_a_gateway_of_each_pair_and_then_dc2s_server_
   ASSERT_TRUE(by_tag["gateway-g2a"]->wait_for_exit(10s));
   for (int i = 0; i < 4; ++i) EXPECT_EQ(through_web().status, 200) << "request " << i << " after the gateways died";
 
+  // A download held open (curl reads 256 KiB/s of 1 MiB) while dc2's server dies.
+  std::string big;
+  for (int i = 0; big.size() < (1u << 20); ++i) big += "line " + std::to_string(i) + " of a long answer\n";
+  write_text(dir / "www" / "big.txt", big);
+  processes.push_back(std::make_unique<child_process>(
+      lab->in("w1", {"curl", "--silent", "--show-error", "--limit-rate", "256k", "--max-time", "60", "--output",
+                     (dir / "big.out").string(), "http://127.0.0.1:9191/big.txt"}),
+      dir / "download"));
+  auto* download = processes.back().get();
+  ASSERT_TRUE(eventually([&] {
+    std::error_code ec;
+    return std::filesystem::file_size(dir / "big.out", ec) > 0 && !ec;
+  }, 20s)) << "the download never started: " << download->err();
+
   by_tag["server-dc2"]->signal(SIGKILL);
   ASSERT_TRUE(by_tag["server-dc2"]->wait_for_exit(10s));
   for (int i = 0; i < 4; ++i) EXPECT_EQ(through_web().status, 200) << "request " << i << " without dc2's server";
+  const bool still_open = download->running();
+  const auto status = download->wait_for_exit(60s);
+  EXPECT_TRUE(still_open) << "the download ended before dc2's server was gone: it proved nothing";
+  ASSERT_TRUE(status.has_value()) << "the download never finished";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << download->err();
+  EXPECT_EQ(read_text(dir / "big.out"), big) << "the established connection lost or changed bytes";
 }
 
 TEST_F(isolated_datacenters, mode_none_fails_on_isolated_lans_and_works_once_the_sidecars_are_reachable) {
@@ -254,10 +284,15 @@ TEST_F(isolated_datacenters, mode_none_fails_on_isolated_lans_and_works_once_the
     return stats.body.find("\"upstream_unavailable\":1") != std::string::npos;
   })) << call("w1", "GET", "/stats", "", "127.0.0.1:19000").body;
 
-  // The test makes the sidecars reachable across the WAN (the routers learn each other's
-  // LAN): the same request now goes sidecar to sidecar, past no gateway.
-  lab->add_route("r1", "10.71.2.0/24", "10.71.0.102");
-  lab->add_route("r2", "10.71.1.0/24", "10.71.0.101");
+  // The test gives api's sidecar a WAN-reachable address: a leg on the WAN, and the
+  // registration's TaggedAddresses.wan saying so. dc1 learns it from dc2's server, and the
+  // same request now goes sidecar to sidecar across the WAN, past no gateway.
+  lab->add_leg("a2", "wan", "10.71.0.21/24");
+  lab->add_route("a2", "10.71.1.0/24", "10.71.0.101");  // answers to dc1 go back the way they came
+  register_api_sidecar("10.71.0.21");
+  ASSERT_TRUE(eventually([&] {
+    return call("w1", "GET", "/config", "", "127.0.0.1:19000").body.find("\"10.71.0.21:21001\"") != std::string::npos;
+  }, 20s)) << "dc1 never learnt the sidecar's WAN address";
   const auto r = through_web();
   ASSERT_EQ(r.status, 200) << by_tag["sidecar-web"]->err();
   EXPECT_EQ(r.body, std::string(api_page) + "\n");

@@ -75,22 +75,23 @@ void network_lab::add_host(const std::string& name, const std::vector<std::pair<
   run({"ip", "netns", "add", ns(name)});
   made_.push_back(ns(name));
   run({"ip", "netns", "exec", ns(name), "ip", "link", "set", "lo", "up"});
-  int index = 0;
-  for (const auto& [sw, address] : legs) {
-    // Interface names are at most 15 characters: the run's prefix and a counter.
-    const auto host_end = prefix_ + "h" + std::to_string(leg_);
-    const auto switch_end = prefix_ + "s" + std::to_string(leg_);
-    ++leg_;
-    run({"ip", "link", "add", host_end, "type", "veth", "peer", "name", switch_end});
-    run({"ip", "link", "set", host_end, "netns", ns(name)});
-    run({"ip", "link", "set", switch_end, "netns", ns(sw)});
-    const auto eth = "eth" + std::to_string(index++);
-    run({"ip", "netns", "exec", ns(name), "ip", "link", "set", host_end, "name", eth});
-    run({"ip", "netns", "exec", ns(name), "ip", "addr", "add", address, "dev", eth});
-    run({"ip", "netns", "exec", ns(name), "ip", "link", "set", eth, "up"});
-    run({"ip", "netns", "exec", ns(sw), "ip", "link", "set", switch_end, "master", "lab-br"});
-    run({"ip", "netns", "exec", ns(sw), "ip", "link", "set", switch_end, "up"});
-  }
+  for (const auto& [sw, address] : legs) add_leg(name, sw, address);
+}
+
+void network_lab::add_leg(const std::string& host, const std::string& sw, const std::string& address) {
+  // Interface names are at most 15 characters: the run's prefix and a counter.
+  const auto host_end = prefix_ + "h" + std::to_string(leg_);
+  const auto switch_end = prefix_ + "s" + std::to_string(leg_);
+  ++leg_;
+  run({"ip", "link", "add", host_end, "type", "veth", "peer", "name", switch_end});
+  run({"ip", "link", "set", host_end, "netns", ns(host)});
+  run({"ip", "link", "set", switch_end, "netns", ns(sw)});
+  const auto eth = "eth" + std::to_string(legs_of_[host]++);
+  run({"ip", "netns", "exec", ns(host), "ip", "link", "set", host_end, "name", eth});
+  run({"ip", "netns", "exec", ns(host), "ip", "addr", "add", address, "dev", eth});
+  run({"ip", "netns", "exec", ns(host), "ip", "link", "set", eth, "up"});
+  run({"ip", "netns", "exec", ns(sw), "ip", "link", "set", switch_end, "master", "lab-br"});
+  run({"ip", "netns", "exec", ns(sw), "ip", "link", "set", switch_end, "up"});
 }
 
 void network_lab::add_route(const std::string& host, const std::string& destination, const std::string& via) {

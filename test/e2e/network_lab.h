@@ -5,6 +5,7 @@
 // inside a host with `ip netns exec`. Nothing here touches the machine's own network.
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,8 @@ class network_lab {
   void add_switch(const std::string& name);
   /// `legs`: {switch, "10.0.0.5/24"} each; the first becomes eth0, and so on.
   void add_host(const std::string& name, const std::vector<std::pair<std::string, std::string>>& legs);
+  /// Plugs `host` into `sw` as well, with `address` ("10.0.0.5/24") on the new leg.
+  void add_leg(const std::string& host, const std::string& sw, const std::string& address);
 
   /// `ip route add <destination> via <gateway>` inside `host` ("default" for the default).
   void add_route(const std::string& host, const std::string& destination, const std::string& via);
@@ -43,7 +46,8 @@ class network_lab {
   std::string prefix_;
   std::vector<std::string> made_;
   temp_dir logs_;
-  int leg_ = 0;
+  int leg_ = 0;                          // veth pairs made: their names
+  std::map<std::string, int> legs_of_;   // per host: its next ethN
 };
 
 }  // namespace meshgate::test
