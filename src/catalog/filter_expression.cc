@@ -178,32 +178,22 @@ class parser {
     }
   }
 
-  node combine(node::kind k, std::vector<node> children) {
+  // `or` binds looser than `and`: a chain of one kind over operands of the tighter one.
+  node parse_or(int depth) { return parse_chain(depth, "or", node::kind::any_of, &parser::parse_and); }
+  node parse_and(int depth) { return parse_chain(depth, "and", node::kind::all_of, &parser::parse_unary); }
+
+  node parse_chain(int depth, std::string_view keyword, node::kind k, node (parser::*operand)(int)) {
+    std::vector<node> children;
+    children.push_back((this->*operand)(depth));
+    while (peek_word(keyword)) {
+      next();
+      children.push_back((this->*operand)(depth));
+    }
     if (children.size() == 1) return std::move(children.front());
     node n;
     n.k = k;
     n.children = std::move(children);
     return n;
-  }
-
-  node parse_or(int depth) {
-    std::vector<node> children;
-    children.push_back(parse_and(depth));
-    while (peek_word("or")) {
-      next();
-      children.push_back(parse_and(depth));
-    }
-    return combine(node::kind::any_of, std::move(children));
-  }
-
-  node parse_and(int depth) {
-    std::vector<node> children;
-    children.push_back(parse_unary(depth));
-    while (peek_word("and")) {
-      next();
-      children.push_back(parse_unary(depth));
-    }
-    return combine(node::kind::all_of, std::move(children));
   }
 
   node parse_unary(int depth) {
