@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <set>
 
+#include "catalog/filter_expression.h"
 #include "catalog/service.h"
 #include "server/blocking_query.h"
 #include "server/federation_state.h"
@@ -84,6 +85,16 @@ asio::awaitable<api_response> health_read(server_context& ctx, const api_request
   const auto& name = request.param;
   require(ctx, request, {"service", name, access::read});
   const bool passing_only = request.has("passing") && request.get("passing") != "false";
+  // ?filter= takes the language of service-resolver subsets (catalog/filter_expression),
+  // over each entry as answered; refused before the read blocks.
+  std::optional<catalog::filter_expression> filter;
+  if (request.has("filter")) {
+    try {
+      filter = catalog::filter_expression::parse(request.get("filter"));
+    } catch (const catalog::invalid_input& e) {
+      throw api_error(400, std::string("filter: ") + e.what());
+    }
+  }
   const auto topic = connect ? connect_topic(name) : service_topic(name);
   const std::vector<std::string> topics{topic};
   const auto index = co_await block_until_changed(ctx.store.watches(), topics, parse_query_options(request));
@@ -95,7 +106,9 @@ asio::awaitable<api_response> health_read(server_context& ctx, const api_request
       if (passing_only && aggregate_status(checks) != catalog::check_status::passing) continue;
       json::array check_list;
       for (const auto* c : checks) check_list.push_back(with_indexes(*c));
-      out.push_back({{"Node", node}, {"Service", with_indexes(*r)}, {"Checks", std::move(check_list)}});
+      json::object entry{{"Node", node}, {"Service", with_indexes(*r)}, {"Checks", std::move(check_list)}};
+      if (filter && !filter->matches(entry)) continue;
+      out.push_back(std::move(entry));
     }
   });
   auto response = api_response::json(out);

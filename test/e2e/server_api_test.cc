@@ -140,6 +140,31 @@ TEST_F(server_api, round_trips_config_entries_with_check_and_set) {
   EXPECT_EQ(call("GET", "/v1/config/service-defaults/web").status, 404);
 }
 
+// ?filter= on health reads: the subset filter language over each answered entry, as
+// Consul's go-bexpr filters; a malformed one is a 400 that says where and why.
+TEST_F(server_api, health_reads_take_a_filter_and_refuse_a_bad_one_with_its_position) {
+  for (const char* body : {R"({"ID": "db-1", "Name": "db", "Port": 5432, "Tags": ["primary"], "Meta": {"version": "14"}})",
+                           R"({"ID": "db-2", "Name": "db", "Port": 5433, "Tags": ["replica"], "Meta": {"version": "15"}})"}) {
+    ASSERT_EQ(call("PUT", "/v1/agent/service/register", body).status, 200);
+  }
+  const auto ids = [&](const std::string& query) {
+    std::vector<std::string> out;
+    const auto answer = call("GET", "/v1/health/service/db?" + query).json();
+    for (const auto& e : answer.as_array()) {
+      out.emplace_back(e.at("Service").at("ID").as_string());
+    }
+    return out;
+  };
+  EXPECT_EQ(ids("filter=Service.Meta.version%20%3D%3D%2015"), std::vector<std::string>{"db-2"});
+  EXPECT_EQ(ids("filter=primary%20in%20Service.Tags"), std::vector<std::string>{"db-1"});
+  EXPECT_EQ(ids("filter=Service.Port%20!%3D%200%20and%20Node.Datacenter%20%3D%3D%20dc1").size(), 2u);
+  EXPECT_TRUE(ids("filter=Service.Tags%20contains%20nothing").empty());
+  const auto bad = call("GET", "/v1/health/service/db?filter=Service.Tags%20%3D%3D%20primary");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("filter: at byte 0: Service.Tags is a list; use contains, in or is empty"), std::string::npos)
+      << bad.body;
+}
+
 // ?passing follows a TCP check that the server runs: up while something listens, down
 // once it stops.
 TEST_F(server_api, passing_follows_a_tcp_check_when_its_target_goes_away) {
