@@ -1,12 +1,19 @@
 // `meshgate explain`: why a proxy's traffic goes where it goes — for each upstream, the
 // mode and the configuration layer that chose it, the SNI, the identity the far end must
 // prove, and the addresses that will be dialled — exactly as the server resolved them for
-// the proxy (the same snapshot the proxy runs on, not a second opinion).
+// the proxy (the same snapshot the proxy runs on, not a second opinion). For a mesh gateway:
+// its listeners and routes, or the route one server name takes, decided by the gateway's
+// own router.
 
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cctype>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/http_flags.h"
+#include "gateway/gateway_config.h"
+#include "gateway/sni_router.h"
 #include "proxycfg/proxy_snapshot.h"
 #include "sidecar/control_client.h"
 
@@ -14,11 +21,14 @@ namespace meshgate::cli {
 
 namespace {
 
+namespace json = boost::json;
+
 struct explain_flags {
   http_flags http;
   std::string proxy_id;
   std::string sidecar_for;
   std::string upstream;
+  std::string sni;
 };
 
 /// What the endpoints are, in words, from the mode and where the target is.
@@ -59,6 +69,54 @@ void explain(const proxycfg::upstream_config& u, const proxycfg::proxy_snapshot&
   out << "  timeout     " << u.connect_timeout_ms << " ms per connect, then the next address\n";
 }
 
+/// What a gateway's cluster is, in words, from the names the server gives clusters
+/// (server/proxy_snapshot_builder.cc): "datacenter:<dc>", "<subset>.<service>", "<service>".
+std::string what_cluster_is(const std::string& cluster, const std::string& own_datacenter) {
+  if (cluster.starts_with("datacenter:")) {
+    return cluster.substr(11) + "'s healthy mesh gateways, at their WAN address";
+  }
+  if (const auto dot = cluster.find('.'); dot != std::string::npos) {
+    return cluster.substr(dot + 1) + "'s healthy sidecars of subset " + cluster.substr(0, dot) + " in " +
+           own_datacenter + ", at their LAN address";
+  }
+  return cluster + "'s healthy sidecars in " + own_datacenter + ", at their LAN address";
+}
+
+void explain_route(const gateway::route_config& route, const gateway::gateway_config& config,
+                   const std::string& own_datacenter, std::ostream& out) {
+  out << "  " << route.sni << "\n    -> " << what_cluster_is(route.cluster, own_datacenter) << ":\n";
+  const auto* cluster = config.find_cluster(route.cluster);
+  if (cluster == nullptr || cluster->endpoints.empty()) {
+    out << "         (none: connections are refused and counted as no_endpoints)\n";
+    return;
+  }
+  for (const auto& e : cluster->endpoints) out << "         " << net::to_string(e) << "\n";
+}
+
+/// A gateway: its listeners and routes, or with `sni` the route that name takes and why.
+int explain_gateway(const proxycfg::proxy_snapshot& s, std::string sni, std::ostream& out) {
+  const auto config = gateway::parse_gateway_config(json::serialize(*s.gateway));
+  out << "proxy " << s.proxy_id << ": mesh gateway in " << s.datacenter << "\n";
+  for (const auto& l : config.listeners) out << "  listens     " << l.name << " on " << net::to_string(l.endpoint) << "\n";
+  if (sni.empty()) {
+    out << "\nroutes (an exact name first, then the longest *.suffix):\n";
+    for (const auto& r : config.routes) explain_route(r, config, s.datacenter, out);
+    return exit_ok;
+  }
+  std::transform(sni.begin(), sni.end(), sni.begin(), [](unsigned char c) { return std::tolower(c); });
+  gateway::sni_router router;
+  for (std::size_t i = 0; i < config.routes.size(); ++i) router.add(config.routes[i].sni, i);
+  const auto chosen = router.find(sni);
+  if (!chosen) {
+    out << "\n" << sni << ": no route — a connection asking for it is closed and counted as unknown_sni\n";
+    return exit_failure;
+  }
+  const auto& route = config.routes[*chosen];
+  out << "\n" << sni << " takes the " << (route.sni == sni ? "exact" : "wildcard") << " route\n";
+  explain_route(route, config, s.datacenter, out);
+  return exit_ok;
+}
+
 int run_explain(const explain_flags& f) {
   try {
     const auto server = f.http.client();
@@ -73,9 +131,9 @@ int run_explain(const explain_flags& f) {
       return exit_failure;
     }
     const auto s = proxycfg::parse_proxy_snapshot(r.body, proxycfg::field_check::lenient);
+    if (s.gateway) return explain_gateway(s, f.sni, std::cout);
     if (!s.sidecar) {
-      std::cerr << "meshgate explain: " << id << " is a " << s.kind << ", not a sidecar; its routes are on "
-                << "its admin endpoint's /config\n";
+      std::cerr << "meshgate explain: " << id << " is a " << s.kind << ": nothing to explain\n";
       return exit_failure;
     }
     std::cout << "proxy " << s.proxy_id << ": sidecar of " << s.sidecar->destination_service << " in "
@@ -104,18 +162,21 @@ int run_explain(const explain_flags& f) {
 void add_explain_command(CLI::App& app, command_runner& run) {
   auto flags = std::make_shared<explain_flags>();
   auto* c = app.add_subcommand("explain",
-                               "Show where a sidecar's upstream traffic goes and why: mode and the layer that set "
-                               "it, SNI, expected identity, addresses dialled");
+                               "Show where a proxy's traffic goes and why: for a sidecar, each upstream's mode and "
+                               "the layer that set it, SNI, expected identity, addresses dialled; for a mesh "
+                               "gateway, its routes, or the route one server name takes");
   c->footer(
       "\nExamples:\n"
       "  meshgate explain -sidecar-for web\n"
       "  meshgate explain -proxy-id web-sidecar-proxy -upstream api\n"
+      "  meshgate explain -proxy-id mesh-gateway -sni api.default.dc1.internal.<trust-domain>\n"
       "The answer is the server's resolution, the same the proxy runs on. Mode layers, highest\n"
       "first: the upstream's MeshGateway, the proxy registration's, the destination's\n"
       "service-defaults, the global proxy-defaults; within one datacenter gateways are never used.");
   c->add_option("--proxy-id", flags->proxy_id, "The proxy's service ID");
   c->add_option("--sidecar-for", flags->sidecar_for, "Or: the service ID it is the sidecar of");
   c->add_option("--upstream", flags->upstream, "Only this upstream (its name, e.g. api or api?dc=dc2)");
+  c->add_option("--sni", flags->sni, "For a mesh gateway: the route this TLS server name takes");
   flags->http.add_to(c);
   c->callback([&run, flags] { run = [flags] { return run_explain(*flags); }; });
 }

@@ -218,6 +218,22 @@ TEST_F(two_datacenters, a_resolvers_default_subset_crosses_both_gateways_to_the_
       << read_text(dir / "explain.err");
   const auto told = read_text(dir / "explain.out");
   EXPECT_NE(told.find("subset      v2 — the DefaultSubset of api's service-resolver"), std::string::npos) << told;
+  // And each gateway's side: the route that SNI takes there.
+  const std::string sni(upstream.at("sni").as_string());
+  const auto explain_gateway = [&](const server_process& s, const std::string& id, const std::string& name) {
+    run_command({MESHGATE_BINARY, "explain", "-proxy-id", id, "-sni", name, "-http-addr", s.address()},
+                dir / ("explain-" + id));
+    return read_text(dir / ("explain-" + id + ".out"));
+  };
+  const auto at_dc1 = explain_gateway(*dc1, "gw-dc1", sni);
+  EXPECT_NE(at_dc1.find("takes the wildcard route\n  *.dc2.internal."), std::string::npos) << at_dc1;
+  EXPECT_NE(at_dc1.find("-> dc2's healthy mesh gateways, at their WAN address"), std::string::npos) << at_dc1;
+  const auto at_dc2 = explain_gateway(*dc2, "gw-dc2", sni);
+  EXPECT_NE(at_dc2.find("takes the exact route"), std::string::npos) << at_dc2;
+  EXPECT_NE(at_dc2.find("-> api's healthy sidecars of subset v2 in dc2, at their LAN address:\n         " + v2_sidecar),
+            std::string::npos)
+      << at_dc2;
+  EXPECT_NE(explain_gateway(*dc2, "gw-dc2", "v3.api.default.dc2.internal.x").find("no route"), std::string::npos);
 
   // The default moves to v1 (written in dc1 this time): web's next connections follow.
   ASSERT_EQ(curl(dir, "PUT", dc1->address(), "/v1/config", resolver("v1")).body, "true");
