@@ -341,14 +341,18 @@ class parser {
   std::size_t at_ = 0;
 };
 
-const json::value* lookup(const json::object& entry, const std::vector<std::string>& path) {
-  const json::object* o = &entry;
-  const json::value* v = nullptr;
-  for (const auto& key : path) {
+/// The two roots a selector starts from (every known selector begins with one of them).
+struct instance {
+  const json::value* node;
+  const json::value* service;
+};
+
+const json::value* lookup(const instance& in, const std::vector<std::string>& path) {
+  const json::value* v = path.front() == "Node" ? in.node : in.service;
+  for (std::size_t i = 1; i < path.size(); ++i) {
+    const auto* o = v ? v->if_object() : nullptr;
     if (o == nullptr) return nullptr;
-    v = o->if_contains(key);
-    if (v == nullptr) return nullptr;
-    o = v->if_object();
+    v = o->if_contains(path[i]);
   }
   return v;
 }
@@ -383,7 +387,7 @@ bool is_empty(const json::value* v) {
   return false;
 }
 
-bool evaluate(const node& n, const json::object& entry) {
+bool evaluate(const node& n, const instance& entry) {
   switch (n.k) {
     case node::kind::all_of:
       for (const auto& c : n.children) {
@@ -422,6 +426,12 @@ filter_expression filter_expression::parse(std::string_view text) {
   return f;
 }
 
-bool filter_expression::matches(const json::object& entry) const { return evaluate(*root_, entry); }
+bool filter_expression::matches(const json::object& entry) const {
+  return evaluate(*root_, instance{entry.if_contains("Node"), entry.if_contains("Service")});
+}
+
+bool filter_expression::matches(const json::value& node_part, const json::value& service_part) const {
+  return evaluate(*root_, instance{&node_part, &service_part});
+}
 
 }  // namespace meshgate::catalog

@@ -19,6 +19,7 @@
 // no allocation-heavy or recursive work beyond that depth.
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,6 +37,8 @@ class filter_expression {
   /// Whether the instance `entry` (the shape above) is selected. Missing fields read as
   /// empty: `Service.Meta.v == x` is false and `!=` true when the key is absent.
   bool matches(const boost::json::object& entry) const;
+  /// The same, with the entry's two parts held apart (nothing is copied to join them).
+  bool matches(const boost::json::value& node_part, const boost::json::value& service_part) const;
 
   const std::string& text() const noexcept { return text_; }
 

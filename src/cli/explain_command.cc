@@ -14,6 +14,7 @@
 #include "cli/http_flags.h"
 #include "gateway/gateway_config.h"
 #include "gateway/sni_router.h"
+#include "mesh/names.h"
 #include "proxycfg/proxy_snapshot.h"
 #include "sidecar/control_client.h"
 
@@ -69,17 +70,12 @@ void explain(const proxycfg::upstream_config& u, const proxycfg::proxy_snapshot&
   out << "  timeout     " << u.connect_timeout_ms << " ms per connect, then the next address\n";
 }
 
-/// What a gateway's cluster is, in words, from the names the server gives clusters
-/// (server/proxy_snapshot_builder.cc): "datacenter:<dc>", "<subset>.<service>", "<service>".
+/// What a gateway's cluster is, in words (mesh/names.h says how clusters are named).
 std::string what_cluster_is(const std::string& cluster, const std::string& own_datacenter) {
-  if (cluster.starts_with("datacenter:")) {
-    return cluster.substr(11) + "'s healthy mesh gateways, at their WAN address";
-  }
-  if (const auto dot = cluster.find('.'); dot != std::string::npos) {
-    return cluster.substr(dot + 1) + "'s healthy sidecars of subset " + cluster.substr(0, dot) + " in " +
-           own_datacenter + ", at their LAN address";
-  }
-  return cluster + "'s healthy sidecars in " + own_datacenter + ", at their LAN address";
+  const auto c = mesh::parse_gateway_cluster(cluster);
+  if (!c.datacenter.empty()) return c.datacenter + "'s healthy mesh gateways, at their WAN address";
+  return c.service + "'s healthy sidecars" + (c.subset.empty() ? "" : " of subset " + c.subset) + " in " +
+         own_datacenter + ", at their LAN address";
 }
 
 void explain_route(const gateway::route_config& route, const gateway::gateway_config& config,

@@ -250,6 +250,19 @@ int run_dev_mesh(const dev_options& o) {
   int code = 0;
   try {
     std::cout << "meshgate dev: starting two datacenters on loopback (logs in " << dir.string() << ")\n" << std::flush;
+    // The address a process wrote to `file` once `path` answers 200 there.
+    const auto answering = [&](const std::string& file, const std::string& path, const std::string& failure,
+                               const std::string& log_name) {
+      std::string address;
+      require(wait_until(
+                  [&] {
+                    address = read_file(dir / file);
+                    return !address.empty() && http_status(address, path) == 200;
+                  },
+                  20s),
+              failure, log_name);
+      return address;
+    };
     // The servers: dc1 is the primary; dc2 joins it.
     const auto server = [&](const std::string& dc, std::vector<std::string> extra) {
       std::vector<std::string> argv = {"server", "-datacenter", dc, "-primary-datacenter", "dc1", "-data-dir",
@@ -257,15 +270,7 @@ int run_dev_mesh(const dev_options& o) {
                                        (dir / (dc + ".addr")).string(), "-node", dc + "-node"};
       argv.insert(argv.end(), extra.begin(), extra.end());
       start("server-" + dc, argv);
-      std::string address;
-      require(wait_until(
-                  [&] {
-                    address = read_file(dir / (dc + ".addr"));
-                    return !address.empty() && http_status(address, "/v1/status/leader") == 200;
-                  },
-                  20s),
-              "the " + dc + " server did not start", "server-" + dc);
-      return address;
+      return answering(dc + ".addr", "/v1/status/leader", "the " + dc + " server did not start", "server-" + dc);
     };
     const auto dc1 = server("dc1", {});
     const auto dc2 = server("dc2", {"-primary-addr", dc1});
@@ -306,15 +311,7 @@ int run_dev_mesh(const dev_options& o) {
 
     // Gateways and sidecars, as a user would start them.
     const auto ready = [&](const std::string& name) {
-      std::string admin;
-      require(wait_until(
-                  [&] {
-                    admin = read_file(dir / (name + ".admin"));
-                    return !admin.empty() && http_status(admin, "/ready") == 200;
-                  },
-                  20s),
-              name + " did not become ready", name);
-      return admin;
+      return answering(name + ".admin", "/ready", name + " did not become ready", name);
     };
     const auto gateway = [&](const std::string& dc, const std::string& server_address) {
       const auto address = local(free_port());

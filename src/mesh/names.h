@@ -16,6 +16,19 @@ std::string subset_sni(std::string_view subset, std::string_view service, std::s
 /// <dc>.internal.<trust-domain>; a gateway routes *.<that> to the datacenter's gateways.
 std::string datacenter_sni(std::string_view dc, std::string_view trust_domain);
 
+/// The clusters of a server-fed gateway, named so that they cannot collide and can be read
+/// back (by `meshgate explain`): a service's sidecars "<service>", one subset's
+/// "<subset>.<service>" (service names have no dots), another datacenter's gateways
+/// "datacenter:<dc>".
+std::string subset_cluster(std::string_view subset, std::string_view service);
+std::string datacenter_cluster(std::string_view dc);
+struct gateway_cluster {
+  std::string service;     // "" for a datacenter's gateways
+  std::string subset;      // "" unless a subset's
+  std::string datacenter;  // "" unless another datacenter's gateways
+};
+gateway_cluster parse_gateway_cluster(std::string_view name);
+
 /// Where an instance listens, as the catalog has it.
 struct instance_addresses {
   std::string service_address;  // the service's Address ("" if none)

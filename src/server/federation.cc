@@ -419,13 +419,15 @@ asio::awaitable<api_response> federation::forward_config_write(const api_request
 
 namespace {
 
-asio::awaitable<api_response> list_states(server_context& ctx, const api_request& request) {
+/// Every record of `table`, as a blocking read on `topic` (what other servers follow).
+asio::awaitable<api_response> list_table(server_context& ctx, const api_request& request, std::string topic,
+                                         std::string_view table) {
   require(ctx, request, {"operator", "", access::read});
-  const std::vector<std::string> topics{federation_topic};
+  const std::vector<std::string> topics{std::move(topic)};
   const auto index = co_await block_until_changed(ctx.store.watches(), topics, parse_query_options(request));
   json::array out;
   ctx.store.read([&](const store::state_view& state) {
-    for (const auto& [dc, r] : state.table(federation_table)) out.push_back(r.value);
+    for (const auto& [key, r] : state.table(table)) out.push_back(r.value);
   });
   auto response = api_response::json(out);
   set_index_headers(response, index);
@@ -458,26 +460,14 @@ asio::awaitable<api_response> accept_state(server_context& ctx, const api_reques
   co_return api_response::json(true);
 }
 
-asio::awaitable<api_response> list_config_entries(server_context& ctx, const api_request& request) {
-  require(ctx, request, {"operator", "", access::read});
-  const std::vector<std::string> topics{"config"};
-  const auto index = co_await block_until_changed(ctx.store.watches(), topics, parse_query_options(request));
-  json::array out;
-  ctx.store.read([&](const store::state_view& state) {
-    for (const auto& [key, r] : state.table(config_table)) out.push_back(r.value);
-  });
-  auto response = api_response::json(out);
-  set_index_headers(response, index);
-  co_return response;
-}
-
 }  // namespace
 
 void add_federation_endpoints(router& routes, server_context& ctx) {
-  routes.add("GET", "/v1/meshgate/federation/states", [&ctx](const api_request& r) { return list_states(ctx, r); });
+  routes.add("GET", "/v1/meshgate/federation/states",
+             [&ctx](const api_request& r) { return list_table(ctx, r, federation_topic, federation_table); });
   routes.add("PUT", "/v1/meshgate/federation/state", [&ctx](const api_request& r) { return accept_state(ctx, r); });
   routes.add("GET", "/v1/meshgate/federation/config-entries",
-             [&ctx](const api_request& r) { return list_config_entries(ctx, r); });
+             [&ctx](const api_request& r) { return list_table(ctx, r, "config", config_table); });
 }
 
 }  // namespace meshgate::server

@@ -41,6 +41,24 @@ std::vector<std::string> known_datacenters(const store::state_view& state, const
   return out;
 }
 
+namespace {
+
+/// An instance another datacenter published as {"LAN": ip:port, "WAN": ip:port}, as the
+/// resolver reads addresses: LAN from the service address, WAN from the "wan" tag.
+std::optional<mesh::candidate> candidate_of(const json::value& instance) {
+  const auto lan = net::parse_endpoint(std::string(instance.at("LAN").as_string()));
+  const auto wan = net::parse_endpoint(std::string(instance.at("WAN").as_string()));
+  if (!lan || !wan) return std::nullopt;
+  mesh::candidate c;
+  c.addresses.service_address = lan->address().to_string();
+  c.addresses.port = lan->port();
+  c.addresses.tagged_wan_address = wan->address().to_string();
+  c.addresses.tagged_wan_port = wan->port();
+  return c;  // healthy: only healthy instances are published
+}
+
+}  // namespace
+
 std::vector<mesh::candidate> remote_gateways(const store::state_view& state, const std::string& datacenter) {
   std::vector<mesh::candidate> out;
   const auto* r = state.get(federation_table, datacenter);
@@ -48,17 +66,7 @@ std::vector<mesh::candidate> remote_gateways(const store::state_view& state, con
   const auto* list = r->value.as_object().if_contains("MeshGateways");
   if (list == nullptr || !list->is_array()) return out;
   for (const auto& g : list->as_array()) {
-    const auto wan = net::parse_endpoint(std::string(g.at("WAN").as_string()));
-    const auto lan = net::parse_endpoint(std::string(g.at("LAN").as_string()));
-    if (!wan || !lan) continue;
-    mesh::candidate c;
-    // As the resolver reads addresses: LAN from the service address, WAN from the tag.
-    c.addresses.service_address = lan->address().to_string();
-    c.addresses.port = lan->port();
-    c.addresses.tagged_wan_address = wan->address().to_string();
-    c.addresses.tagged_wan_port = wan->port();
-    c.healthy = true;
-    out.push_back(std::move(c));
+    if (auto c = candidate_of(g)) out.push_back(std::move(*c));
   }
   return out;
 }
@@ -79,15 +87,7 @@ std::vector<mesh::candidate> remote_sidecars(const store::state_view& state, con
       const auto* entry = i.as_object().if_contains("Entry");  // absent in records kept before subsets
       if (entry == nullptr || !entry->is_object() || !filter->matches(entry->get_object())) continue;
     }
-    const auto lan = net::parse_endpoint(std::string(i.at("LAN").as_string()));
-    const auto wan = net::parse_endpoint(std::string(i.at("WAN").as_string()));
-    if (!lan || !wan) continue;
-    mesh::candidate c;
-    c.addresses.service_address = lan->address().to_string();
-    c.addresses.port = lan->port();
-    c.addresses.tagged_wan_address = wan->address().to_string();
-    c.addresses.tagged_wan_port = wan->port();
-    out.push_back(std::move(c));
+    if (auto c = candidate_of(i)) out.push_back(std::move(*c));
   }
   return out;
 }

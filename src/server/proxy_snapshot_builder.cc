@@ -65,7 +65,7 @@ std::vector<mesh::candidate> candidates(const store::state_view& state, const no
   std::vector<mesh::candidate> out;
   const json::value node_json = filter ? json::value(node.to_json(0, 0)) : json::value();
   for (const auto* r : records) {
-    if (filter != nullptr && !filter->matches(json::object{{"Node", node_json}, {"Service", r->value}})) continue;
+    if (filter != nullptr && !filter->matches(node_json, r->value)) continue;
     const auto s = catalog::service_from_json(r->value);
     out.push_back({addresses_of(s, node), all_checks_pass(state, s.id)});
   }
@@ -280,14 +280,14 @@ built_snapshot build_gateway(const store::state_view& state, const node_info& no
   };
   // Every local service reachable through the mesh: its SNI to its healthy sidecars, at
   // their LAN address; and each subset its resolver defines, to the sidecars its filter
-  // selects ("<subset>.<service>" cannot collide: service names have no dots).
+  // selects.
   topics.insert(config_topic("service-resolver"));
   for (const auto& name : state.index_keys(services_by_connect)) {
     const auto records = state.find(services_table, services_by_connect, name);
     add_local(mesh::service_sni(name, "default", node.datacenter, ca.trust_domain), name,
               candidates(state, node, records));
     for (const auto& s : subsets_of(state, name)) {
-      add_local(mesh::subset_sni(s.name, name, "default", node.datacenter, ca.trust_domain), s.name + "." + name,
+      add_local(mesh::subset_sni(s.name, name, "default", node.datacenter, ca.trust_domain), mesh::subset_cluster(s.name, name),
                 candidates(state, node, records, s.filter ? &*s.filter : nullptr));
     }
   }
@@ -299,7 +299,7 @@ built_snapshot build_gateway(const store::state_view& state, const node_info& no
     json::array endpoints;
     for (const auto& c : remote_gateways(state, dc)) endpoints.emplace_back(mesh::wan_endpoint(c.addresses));
     if (endpoints.empty()) continue;
-    const auto cluster = "datacenter:" + dc;  // cannot collide with a service name
+    const auto cluster = mesh::datacenter_cluster(dc);
     routes.push_back({{"sni", "*." + mesh::datacenter_sni(dc, ca.trust_domain)}, {"cluster", cluster}});
     clusters[cluster] = {{"endpoints", std::move(endpoints)}, {"connect_timeout_ms", timeout}};
   }
