@@ -45,6 +45,16 @@ trap cleanup EXIT
 
 wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 rss_kib() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
+# "busy idle" jiffies of one CPU: busy is user, nice, system, irq and softirq; idle
+# includes iowait; time stolen by the hypervisor is neither.
+cpu_jiffies() { awk -v c="cpu$1" '$1==c {print $2+$3+$4+$7+$8, $5+$6}' /proc/stat; }
+per_cpu_second() { # RESULT-LINE "BUSY IDLE" "BUSY IDLE" -> proxy_cpu_busy=F cps_per_cpu_s=N
+  awk -v line="$1" -v a="$2" -v b="$3" 'BEGIN {
+    split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; all = busy + y[2] - x[2]
+    match(line, /cps=[0-9.]+/); cps = substr(line, RSTART + 4, RLENGTH - 4)
+    if (all <= 0 || busy <= 0) { print "proxy_cpu_busy=- cps_per_cpu_s=-"; exit }
+    printf "proxy_cpu_busy=%.2f cps_per_cpu_s=%.0f", busy / all, cps * all / busy }'
+}
 
 for port in 30001 30002 30003; do
   taskset -c "$LOAD_CPU" "$load" backend --listen "127.0.0.1:$port" --mode "${BMODE[$port]}" \
@@ -106,7 +116,20 @@ measure() { # RUN PROXY MODE
   local common=(--target "$target" --hello "$HELLO" --seconds "$DUR" --warmup "$WARM")
   case "$mode" in
     throughput) line=$("${lg[@]}" throughput "${common[@]}" --conns 8 --stats /dev/shm/meshgate-bench-30001) ;;
-    connrate) line=$("${lg[@]}" connrate "${common[@]}" --concurrency 32) ;;
+    connrate)
+      # Also how busy the proxy's CPU was while the connections were counted (after the
+      # warm-up): connections per proxy CPU-second moves much less with the machine than
+      # the rate itself, because the rate also depends on how fast CPU 0 is at the time.
+      local log="$BENCH_OUT/connrate-$proxy-$run.log" before after
+      "${lg[@]}" connrate "${common[@]}" --concurrency 32 >"$log" &
+      local lgpid=$!
+      sleep "$WARM"
+      before=$(cpu_jiffies "$PROXY_CPU")
+      wait "$lgpid"
+      after=$(cpu_jiffies "$PROXY_CPU")
+      line=$(grep RESULT "$log")
+      [ "$proxy" = direct ] || line="$line $(per_cpu_second "$line" "$before" "$after")"
+      ;;
     latency1cpu) line=$("${lg[@]}" latency "${common[@]}" --bytes 64) ;;
     idle)
       sleep 0.3  # let the fresh proxy settle before its baseline is read
@@ -139,13 +162,13 @@ done
 median() { sort -g | awk '{v[NR]=$1} END{if (NR==0) print "-"; else if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 value() { awk -F'\t' -v p="$1" -v m="$2" -v k="$3" '$1==p && $2==m && $3==k {print $4}' "$raw" | median; }
 {
-  echo "| proxy (1 worker) | throughput Gbit/s | new conn/s | same-CPU ping-pong p99 µs | KiB RSS per idle conn |"
-  echo "|---|---|---|---|---|"
+  echo "| proxy (1 worker) | throughput Gbit/s | new conn/s | new conn per proxy CPU-second | same-CPU ping-pong p99 µs | KiB RSS per idle conn |"
+  echo "|---|---|---|---|---|---|"
   for proxy in $PROXIES; do
-    echo "| $proxy | $(value "$proxy" throughput gbps) | $(value "$proxy" connrate cps) | $(value "$proxy" latency1cpu p99_us) | $(value "$proxy" idle kib_per_conn) |"
+    echo "| $proxy | $(value "$proxy" throughput gbps) | $(value "$proxy" connrate cps) | $(value "$proxy" connrate cps_per_cpu_s) | $(value "$proxy" latency1cpu p99_us) | $(value "$proxy" idle kib_per_conn) |"
   done
   if [[ " $PROXIES " == *" haproxy "* && " $PROXIES " == *" meshgate "* ]]; then
     ratio() { awk -v a="$(value meshgate "$1" "$2")" -v b="$(value haproxy "$1" "$2")" 'BEGIN{if (b>0) printf "%.2f", a/b; else print "-"}'; }
-    echo "| meshgate / HAProxy | $(ratio throughput gbps)x | $(ratio connrate cps)x | $(ratio latency1cpu p99_us)x | $(ratio idle kib_per_conn)x |"
+    echo "| meshgate / HAProxy | $(ratio throughput gbps)x | $(ratio connrate cps)x | $(ratio connrate cps_per_cpu_s)x | $(ratio latency1cpu p99_us)x | $(ratio idle kib_per_conn)x |"
   fi
 } | tee "$BENCH_OUT/table.md"

@@ -27,6 +27,9 @@ struct gateway_options {
   std::chrono::milliseconds drain_timeout{15'000};
   /// Bytes a relay moves per read (one shared chunk per worker).
   std::size_t relay_chunk_bytes = 256 * 1024;
+  /// After a turn with events, how long a worker polls for more before it sleeps
+  /// (net/event_loop.h). A gateway usually has its machine to itself, so it is on.
+  std::chrono::microseconds busy_poll{50};
   /// Where the admin endpoint listens (none: no admin endpoint).
   std::optional<net::tcp_endpoint> admin_endpoint;
   /// The admin endpoint's actual address is written here once it listens (for scripts).

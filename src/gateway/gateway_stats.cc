@@ -99,6 +99,15 @@ std::array<std::uint64_t, close_reason_count> gateway_stats::closed() const noex
   return out;
 }
 
+gateway_stats::busy_poll_totals gateway_stats::busy_polls() const noexcept {
+  busy_poll_totals out;
+  for (const auto& w : workers_) {
+    out.found_work += w.busy_poll.found_work.value();
+    out.slept += w.busy_poll.slept.value();
+  }
+  return out;
+}
+
 std::string gateway_stats::prometheus() const {
   stats::prometheus_writer w;
   std::uint64_t accept_errors = 0;
@@ -119,6 +128,13 @@ std::string gateway_stats::prometheus() const {
   w.family("meshgate_gateway_accept_errors_total", "counter",
            "accept() failures (e.g. out of file descriptors).");
   w.sample("meshgate_gateway_accept_errors_total", {}, static_cast<double>(accept_errors));
+  const auto polls = busy_polls();
+  w.family("meshgate_gateway_busy_polls_total", "counter",
+           "Busy-poll windows (-busy-poll-us), by outcome: found_work saved a sleep and a "
+           "wake-up; slept polled for the whole window and then slept.");
+  w.sample("meshgate_gateway_busy_polls_total", {{"outcome", "found_work"}},
+           static_cast<double>(polls.found_work));
+  w.sample("meshgate_gateway_busy_polls_total", {{"outcome", "slept"}}, static_cast<double>(polls.slept));
 
   const auto routes = routes_sorted();
   std::vector<route_stats::totals> sums;
@@ -192,11 +208,13 @@ boost::json::value gateway_stats::to_json(const std::map<std::string, std::strin
                       {"upstream_connect_failures", t.upstream_connect_failures},
                       {"closed", closed_object(t.closed)}});
   }
+  const auto polls = busy_polls();
   return {{"connections",
            {{"accepted", accepted()},
             {"active", active()},
             {"accept_errors", accept_errors},
             {"closed", closed_object(closed())}}},
+          {"busy_polls", {{"found_work", polls.found_work}, {"slept", polls.slept}}},
           {"routes", std::move(routes)},
           {"config",
            {{"version", config_version.value()},

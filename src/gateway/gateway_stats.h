@@ -54,6 +54,7 @@ struct alignas(64) worker_counters {
   stats::gauge active;
   stats::counter accept_errors;
   std::array<stats::counter, close_reason_count> closed;
+  net::busy_poll_counters busy_poll;
   /// A connection accepted by this worker ended; each ends exactly once.
   void count_close(close_reason reason) noexcept {
     closed[static_cast<std::size_t>(reason)].inc();
@@ -111,6 +112,10 @@ class gateway_stats {
   std::uint64_t accepted() const noexcept;
   std::int64_t active() const noexcept;
   std::array<std::uint64_t, close_reason_count> closed() const noexcept;
+  struct busy_poll_totals {
+    std::uint64_t found_work = 0, slept = 0;
+  };
+  busy_poll_totals busy_polls() const noexcept;
 
   /// Prometheus text exposition of every counter.
   std::string prometheus() const;

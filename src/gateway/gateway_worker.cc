@@ -26,7 +26,8 @@ gateway_worker::gateway_worker(std::size_t index, const gateway_options& options
       scratch_(options.relay_chunk_bytes),
       hello_timers_(options.hello_timeout),
       idle_timers_(options.idle_timeout),
-      retry_timers_(accept_retry_delay) {
+      retry_timers_(accept_retry_delay),
+      loop_(options.busy_poll, &stats.worker(index).busy_poll) {
   loop_.add_timer_queue(hello_timers_);
   loop_.add_timer_queue(idle_timers_);
   loop_.add_timer_queue(retry_timers_);

@@ -1,6 +1,7 @@
 #include "net/event_loop.h"
 
 #include <sys/epoll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -46,7 +47,8 @@ void timer_queue::expire(steady_clock::time_point now) noexcept {
   }
 }
 
-event_loop::event_loop() {
+event_loop::event_loop(std::chrono::microseconds busy_poll, busy_poll_counters* counters)
+    : busy_poll_(busy_poll), counters_(counters != nullptr ? counters : &own_counters_) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) {
     throw boost::system::system_error(errno, boost::system::system_category(), "epoll_create1");
@@ -138,6 +140,26 @@ int event_loop::wait_timeout_ms() const noexcept {
   return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
 }
 
+int event_loop::wait(epoll_event* events, int capacity) noexcept {
+  const int timeout = wait_timeout_ms();
+  if (busy_poll_.count() <= 0 || !had_events_ || timeout == 0) {
+    return ::epoll_wait(epoll_fd_, events, capacity, timeout);
+  }
+  const auto until = steady_clock::now() + busy_poll_;
+  int n = ::epoll_wait(epoll_fd_, events, capacity, 0);
+  if (n != 0) return n;  // more work at once: not a poll that saved anything
+  do {
+    ::sched_yield();
+    n = ::epoll_wait(epoll_fd_, events, capacity, 0);
+    if (n != 0) {
+      if (n > 0) counters_->found_work.inc();
+      return n;
+    }
+  } while (steady_clock::now() < until);
+  counters_->slept.inc();
+  return ::epoll_wait(epoll_fd_, events, capacity, wait_timeout_ms());
+}
+
 void event_loop::run() {
   epoll_event events[max_events];
   for (;;) {
@@ -148,7 +170,8 @@ void event_loop::run() {
         return;
       }
     }
-    const int n = ::epoll_wait(epoll_fd_, events, max_events, wait_timeout_ms());
+    const int n = wait(events, max_events);
+    had_events_ = n > 0;
     now_ = steady_clock::now();
     for (int i = 0; i < n; ++i) {
       static_cast<io_handler*>(events[i].data.ptr)->on_io(events[i].events);

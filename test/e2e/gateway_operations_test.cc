@@ -198,6 +198,29 @@ TEST_F(gateway_operations, serves_readiness_stats_prometheus_and_config) {
   EXPECT_EQ(http_get(gw.admin(), "/nope")->status, 404);
 }
 
+// A worker busy-polls after handling events and then sleeps (-busy-poll-us, default 50);
+// the admin endpoints count both. With -busy-poll-us 0 it never polls.
+TEST_F(gateway_operations, counts_busy_polls_and_turns_them_off_with_a_zero_window) {
+  for (const std::string window : {"50", "0"}) {
+    gateway_process gw(dir, routes_json({{bench_sni, "echo"}}, {{"echo", {echo.address()}}}),
+                       window == "0" ? std::vector<std::string>{"-busy-poll-us", "0"} : std::vector<std::string>{});
+    auto fd = relayed_connection(gw.listener());
+    EXPECT_TRUE(still_relays(fd.get()));
+    auto slept = [&] { return gw.stats().at("busy_polls").at("slept").to_number<std::uint64_t>(); };
+    if (window == "50") {
+      // Once the exchange is over the worker polls for 50 µs, finds nothing and sleeps.
+      EXPECT_TRUE(eventually([&] { return slept() >= 1; }));
+      const auto prometheus = http_get(gw.admin(), "/stats/prometheus");
+      ASSERT_TRUE(prometheus);
+      EXPECT_NE(prometheus->body.find("meshgate_gateway_busy_polls_total{outcome=\"slept\"} "),
+                std::string::npos);
+    } else {
+      EXPECT_EQ(slept(), 0U);
+      EXPECT_EQ(gw.stats().at("busy_polls").at("found_work").to_number<std::uint64_t>(), 0U);
+    }
+  }
+}
+
 TEST_F(gateway_operations, runs_several_workers_on_one_port) {
   gateway_process gw(dir, routes_json({{bench_sni, "echo"}}, {{"echo", {echo.address()}}}),
                      {"-workers", "3"});
@@ -226,6 +249,7 @@ TEST_F(gateway_operations, refuses_to_start_with_a_bad_routes_file_or_flag) {
       {"{ not json", {}, 1, "routes.json:1:3: invalid JSON"},
       {good, {"-hello-timeout", "10"}, 2, "-hello-timeout: \"10\" is not a positive duration"},
       {good, {"-max-hello-bytes", "100000"}, 2, "max-hello-bytes"},
+      {good, {"-busy-poll-us", "20000"}, 2, "busy-poll-us: Value 20000 not in range 0 to 10000"},
       {good, {"-admin-addr", "localhost:1"}, 2, "-admin-addr: \"localhost:1\" is not an IP:PORT"},
       {good, {"-admin-addr", "127.0.0.1:" + std::to_string(taken)}, 1, "admin: bind 127.0.0.1:"},
       {good, {"-log-level", "loud"}, 2, "unknown log level \"loud\""},

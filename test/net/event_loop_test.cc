@@ -1,13 +1,18 @@
 // The data plane's loop: timers in order without a heap, work posted from other threads,
-// yielded work resumed, deferred deletion.
+// yielded work resumed, deferred deletion, busy polling.
 
 #include "net/event_loop.h"
+
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 #include <vector>
+
+#include "support/process.h"
 
 namespace meshgate::net {
 namespace {
@@ -117,6 +122,54 @@ TEST(event_loop, resumes_yielded_work_and_deletes_retired_objects_after_the_iter
   loop.post([&] { loop.schedule(*w); });
   loop.run();
   EXPECT_EQ(alive, 0);
+}
+
+// With a window, the loop polls after a turn with events instead of sleeping, and an event
+// that comes during the window counts as found: a timerfd armed by the turn fires 300 ms
+// later, inside a 10 s window, and its handler stops the loop.
+TEST(event_loop, busy_polls_after_events_and_counts_the_event_it_found) {
+  busy_poll_counters counters;
+  event_loop loop(10s, &counters);
+  struct timerfd_handler final : io_handler {
+    explicit timerfd_handler(event_loop& l) : loop(l), fd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK)) {}
+    ~timerfd_handler() { ::close(fd); }
+    void on_io(std::uint32_t) noexcept override {
+      std::uint64_t expirations = 0;
+      if (::read(fd, &expirations, sizeof expirations) == sizeof expirations) loop.stop();
+    }
+    event_loop& loop;
+    int fd;
+  } handler(loop);
+  ASSERT_GE(handler.fd, 0);
+  ASSERT_EQ(loop.watch(handler.fd, handler), 0);
+  loop.post([&] {
+    const itimerspec in_300ms{{0, 0}, {0, 300'000'000}};
+    ::timerfd_settime(handler.fd, 0, &in_300ms, nullptr);
+  });
+  const auto start = steady_clock::now();
+  loop.run();
+  EXPECT_GE(steady_clock::now() - start, 300ms);
+  EXPECT_EQ(counters.found_work.value(), 1U);
+  EXPECT_EQ(counters.slept.value(), 0U);
+}
+
+// A window that runs out ends in sleep, counted; without a window nothing is counted.
+TEST(event_loop, sleeps_when_the_busy_poll_window_runs_out) {
+  for (const auto window : {1ms, 0ms}) {
+    busy_poll_counters counters;
+    event_loop loop(window, &counters);
+    std::atomic<bool> ran{false};
+    std::thread runner([&] { loop.run(); });
+    loop.post([&] { ran = true; });
+    ASSERT_TRUE(test::eventually([&] { return ran.load(); }));
+    if (window > 0ms) {
+      EXPECT_TRUE(test::eventually([&] { return counters.slept.value() == 1; }));
+    }
+    loop.stop();
+    runner.join();
+    EXPECT_EQ(counters.slept.value(), window > 0ms ? 1U : 0U);
+    EXPECT_EQ(counters.found_work.value(), 0U);
+  }
 }
 
 }  // namespace
