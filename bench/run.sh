@@ -120,6 +120,9 @@ measure() { # RUN PROXY MODE
       # Also how busy the proxy's CPU was while the connections were counted (after the
       # warm-up): connections per proxy CPU-second moves much less with the machine than
       # the rate itself, because the rate also depends on how fast CPU 0 is at the time.
+      # A proxy that busy-polls (meshgate by default, -busy-poll-us) counts as busy while
+      # it polls, so for it the figure is a lower bound; FLAGS_meshgate_nopoll="-busy-poll-us 0"
+      # measures the work alone.
       local log="$BENCH_OUT/connrate-$proxy-$run.log" before after
       "${lg[@]}" connrate "${common[@]}" --concurrency 32 >"$log" &
       local lgpid=$!

@@ -1,9 +1,9 @@
 // `meshgate gateway`: the mesh gateway, fed by a routes file or by the server.
 
-#include <boost/system/system_error.hpp>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/error_text.h"
 #include "cli/flag_values.h"
 #include "cli/http_flags.h"
 #include "common/logging.h"
@@ -116,11 +116,8 @@ int run_gateway(const gateway_flags& flags) {
   } catch (const gateway::config_error& e) {
     std::cerr << "meshgate gateway: " << e.what() << "\n";
     return exit_failure;
-  } catch (const boost::system::system_error& e) {
-    std::cerr << "meshgate gateway: " << e.what() << "\n";
-    return exit_failure;
-  } catch (const std::exception& e) {  // the server refused the registration, or is not there
-    std::cerr << "meshgate gateway: " << e.what() << "\n";
+  } catch (const std::exception& e) {  // an address in use; the server refused the registration
+    std::cerr << "meshgate gateway: " << error_text(e) << "\n";
     return exit_failure;
   }
 }

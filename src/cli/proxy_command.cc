@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/error_text.h"
 #include "cli/flag_values.h"
 #include "cli/http_flags.h"
 #include "common/logging.h"
@@ -116,7 +117,7 @@ int run_proxy(const proxy_flags& flags) {
     std::cerr << "meshgate proxy: -log-level: " << e.what() << "\n";
     return exit_usage;
   } catch (const std::exception& e) {  // a bad file, an address in use, no such proxy
-    std::cerr << "meshgate proxy: " << e.what() << "\n";
+    std::cerr << "meshgate proxy: " << error_text(e) << "\n";
     return exit_failure;
   }
 }

@@ -5,6 +5,7 @@
 
 #include "catalog/json_reader.h"
 #include "cli/commands.h"
+#include "cli/error_text.h"
 #include "common/logging.h"
 #include "server/server.h"
 #include "store/sqlite_record_store.h"
@@ -57,7 +58,7 @@ int run(const server_flags& f) {
     std::cerr << "meshgate server: -log-level: " << e.what() << "\n";
     return exit_usage;
   } catch (const std::exception& e) {  // store_error, system_error (address in use), ...
-    std::cerr << "meshgate server: " << e.what() << "\n";
+    std::cerr << "meshgate server: " << error_text(e) << "\n";
     return exit_failure;
   }
 }

@@ -18,7 +18,7 @@
 // short window before it goes to sleep. On a virtual machine a worker that sleeps idles
 // its vCPU, and waking it again costs the waking side an inter-processor interrupt and
 // the worker a trip through the hypervisor: measured on this project's 2-CPU VM, a 64-byte
-// ping-pong through the gateway took 140 µs at the median with sleeping and 45 µs with a
+// ping-pong through the gateway took 112 µs at the median with sleeping and 41 µs with a
 // 50 µs window (docs/benchmarks.md). The window is bounded, so an idle worker still
 // sleeps; sched_yield() between asks hands the CPU to any other thread that wants it
 // (often the very peer the worker waits for), so the polling only uses time nobody else
