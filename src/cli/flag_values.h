@@ -16,4 +16,8 @@ std::chrono::milliseconds duration_flag(const std::string& name, const std::stri
 /// An IP:PORT, or nothing for "" (an endpoint turned off). Throws CLI::ValidationError.
 std::optional<net::tcp_endpoint> optional_endpoint_flag(const std::string& name, const std::string& text);
 
+/// -busy-poll-us (net/event_loop.h), the same for both proxies; `microseconds` holds the
+/// command's default.
+void add_busy_poll_flag(CLI::App* command, unsigned& microseconds);
+
 }  // namespace meshgate::cli

@@ -188,12 +188,7 @@ void add_gateway_command(CLI::App& app, command_runner& run) {
                 "Bytes moved per read by a relay (one shared buffer per worker)")
       ->check(CLI::Range(std::size_t{4096}, std::size_t{4 << 20}))
       ->capture_default_str();
-  c->add_option("--busy-poll-us", flags->busy_poll_us,
-                "After handling events, how long (microseconds) a worker keeps polling for more, "
-                "yielding the CPU to anything else runnable, before it sleeps: lower latency on "
-                "virtual machines for at most this much CPU per burst of events (0: sleep at once)")
-      ->check(CLI::Range(0U, 10'000U))
-      ->capture_default_str();
+  add_busy_poll_flag(c, flags->busy_poll_us);
   c->add_option("--log-level", flags->log_level, "trace, debug, info, warn or error")
       ->capture_default_str();
   c->add_flag("--validate", flags->validate, "Check the routes file, print a summary and exit");

@@ -31,6 +31,7 @@ struct proxy_flags {
   std::string idle_timeout = "1h";
   std::string drain_timeout = "15s";
   std::size_t relay_chunk_bytes = 256 * 1024;
+  unsigned busy_poll_us = 0;  // off: a sidecar shares its CPUs with its service
   std::string log_level = "info";
 };
 
@@ -43,6 +44,7 @@ sidecar::sidecar_options to_options(const proxy_flags& f) {
   o.idle_timeout = duration_flag("idle-timeout", f.idle_timeout);
   o.drain_timeout = duration_flag("drain-timeout", f.drain_timeout);
   o.relay_chunk_bytes = f.relay_chunk_bytes;
+  o.busy_poll = std::chrono::microseconds(f.busy_poll_us);
   o.admin_endpoint = optional_endpoint_flag("admin-addr", f.admin_addr);
   o.admin_address_file = f.admin_addr_file;
   return o;
@@ -174,6 +176,7 @@ void add_proxy_command(CLI::App& app, command_runner& run) {
   c->add_option("--relay-chunk-bytes", flags->relay_chunk_bytes, "Bytes moved per read by a relay")
       ->check(CLI::Range(std::size_t{32768}, std::size_t{4 << 20}))
       ->capture_default_str();
+  add_busy_poll_flag(c, flags->busy_poll_us);
   c->add_option("--log-level", flags->log_level, "trace, debug, info, warn or error")->capture_default_str();
   c->callback([&run, flags] { run = [flags] { return run_proxy(*flags); }; });
 }

@@ -28,6 +28,9 @@ struct sidecar_options {
   std::size_t max_connections = 0;
   /// Bytes a relay moves per read (one shared chunk per worker).
   std::size_t relay_chunk_bytes = 256 * 1024;
+  /// After a turn with events, how long a worker polls for more before it sleeps
+  /// (net/event_loop.h). Off: a sidecar shares its CPUs with the service it fronts.
+  std::chrono::microseconds busy_poll{0};
   /// Which peers the inbound listener admits.
   inbound_peers admitted = inbound_peers::service_identity;
   std::optional<net::tcp_endpoint> admin_endpoint;

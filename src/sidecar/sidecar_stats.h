@@ -90,23 +90,26 @@ struct control_counters {
 
 class sidecar_stats {
  public:
-  explicit sidecar_stats(std::size_t workers) : workers_(workers), accept_errors_(workers) {}
+  explicit sidecar_stats(std::size_t workers) : workers_(workers), slots_(workers) {}
   std::size_t worker_count() const noexcept { return workers_; }
   /// The counters for a target, made on first use.
   std::shared_ptr<target_stats> target(const std::string& name, const std::string& kind);
-  stats::counter& accept_errors(std::size_t worker) noexcept { return accept_errors_[worker].value; }
+  stats::counter& accept_errors(std::size_t worker) noexcept { return slots_[worker].accept_errors; }
+  net::busy_poll_counters& busy_poll(std::size_t worker) noexcept { return slots_[worker].busy_poll; }
   control_counters control;
 
   std::string prometheus() const;
   boost::json::value to_json() const;
 
  private:
-  struct alignas(64) padded_counter {
-    stats::counter value;
+  /// Counters of one worker that are not tied to a target.
+  struct alignas(64) worker_slot {
+    stats::counter accept_errors;
+    net::busy_poll_counters busy_poll;
   };
   std::vector<std::shared_ptr<target_stats>> targets_sorted() const;
   std::size_t workers_;
-  std::vector<padded_counter> accept_errors_;
+  std::vector<worker_slot> slots_;
   mutable std::mutex mutex_;  // guards the map, not the counters
   std::map<std::string, std::shared_ptr<target_stats>> targets_;
 };

@@ -27,7 +27,8 @@ sidecar_worker::sidecar_worker(std::size_t index, const sidecar_options& options
       handshake_timers_(options.handshake_timeout),
       idle_timers_(options.idle_timeout),
       local_connect_timers_(options.local_connect_timeout),
-      retry_timers_(accept_retry_delay) {
+      retry_timers_(accept_retry_delay),
+      loop_(options.busy_poll, &stats.busy_poll(index)) {
   loop_.add_timer_queue(handshake_timers_);
   loop_.add_timer_queue(idle_timers_);
   loop_.add_timer_queue(local_connect_timers_);

@@ -86,7 +86,7 @@ TEST_F(sidecar_e2e, curl_reaches_api_through_webs_upstream_and_apis_inbound_list
   register_service(sidecar_registration("api", unused_port(), api_app.port()));
   register_service(sidecar_registration("web", unused_port(), 1, "[" + upstream("api", bind_port) + "]"));
   proxy_process api(dir, server->address(), "api");
-  proxy_process web(dir, server->address(), "web");
+  proxy_process web(dir, server->address(), "web", {"-busy-poll-us", "50"});
 
   const auto upstream_address = "127.0.0.1:" + std::to_string(bind_port);
   const auto hello = curl(dir, "GET", upstream_address, "/hello.txt");
@@ -105,6 +105,13 @@ TEST_F(sidecar_e2e, curl_reaches_api_through_webs_upstream_and_apis_inbound_list
   // The application's connections ended normally: no refusal of any kind was counted.
   EXPECT_TRUE(eventually([&] { return web.closed("api", "finished") >= 2; }));
   EXPECT_EQ(web.closed("api", "peer_identity_mismatch") + web.closed("api", "peer_untrusted"), 0u);
+  // web busy-polls (-busy-poll-us 50): once its connections are done it polls, finds
+  // nothing and sleeps, counted. api does not poll (the default for a sidecar).
+  const auto polls = [](const proxy_process& p, const char* outcome) {
+    return p.admin_json("/stats").at("busy_polls").at(outcome).to_number<std::uint64_t>();
+  };
+  EXPECT_TRUE(eventually([&] { return polls(web, "slept") >= 1; }));
+  EXPECT_EQ(polls(api, "slept") + polls(api, "found_work"), 0u);
 }
 
 TEST_F(sidecar_e2e, inbound_refuses_clients_without_a_certificate_or_with_one_from_another_ca) {
