@@ -59,7 +59,14 @@ event_loop::event_loop(std::chrono::microseconds busy_poll, busy_poll_counters* 
     ::close(epoll_fd_);
     throw boost::system::system_error(error, boost::system::system_category(), "eventfd");
   }
-  if (const int error = watch(wake_fd_, wake_); error != 0) {
+  // Readable only: an eventfd is always writable, and watching that too would fetch an
+  // event at once and another each time the wake-up is read (eventfd_read signals
+  // EPOLLOUT) — an idle loop turn, and with busy polling a poll window, for nothing.
+  epoll_event wake_event{};
+  wake_event.events = EPOLLIN | EPOLLET;
+  wake_event.data.ptr = &wake_;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake_event) != 0) {
+    const int error = errno;
     ::close(wake_fd_);
     ::close(epoll_fd_);
     throw boost::system::system_error(error, boost::system::system_category(), "epoll_ctl");
