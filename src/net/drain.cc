@@ -54,11 +54,13 @@ void serve_until_drained(const std::string& logger_name, std::chrono::millisecon
       }
     } else if (!draining) {
       draining = true;
-      if (hooks.on_draining) hooks.on_draining();
       drain_deadline = std::chrono::steady_clock::now() + drain_timeout;
       log->info("{}: draining {} open connections (up to {} ms); signal again to stop now",
                 signal == SIGTERM ? "SIGTERM" : "SIGINT", hooks.open_connections(), drain_timeout.count());
+      // Listeners first, readiness second: once /ready says 503, a new connection is
+      // refused rather than accepted into a process that is going away.
       hooks.stop_accepting();
+      if (hooks.on_draining) hooks.on_draining();
       poll_drain();
     } else {
       log->warn("second stop signal: closing everything now");

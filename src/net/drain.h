@@ -13,10 +13,10 @@ namespace meshgate::net {
 
 struct lifecycle_hooks {
   std::function<void()> reload;             // SIGHUP; empty: SIGHUP is only logged
-  std::function<void()> stop_accepting;     // the first step of a drain
+  std::function<void()> stop_accepting;     // the first step of a drain; returns once nothing accepts
   std::function<std::size_t()> open_connections;
   std::function<void()> abort_connections;  // the drain ran out of time
-  std::function<void()> on_draining;        // e.g. /ready starts answering 503
+  std::function<void()> on_draining;        // after stop_accepting: e.g. /ready starts answering 503
 };
 
 /// Blocks, handling signals, until a drain has finished. Logs with `logger_name`.

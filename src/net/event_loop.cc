@@ -9,6 +9,7 @@
 
 #include "common/logging.h"
 #include <cerrno>
+#include <future>
 
 namespace meshgate::net {
 
@@ -101,6 +102,19 @@ void event_loop::post(std::function<void()> task) {
   }
   const std::uint64_t one = 1;
   [[maybe_unused]] auto ignored = ::write(wake_fd_, &one, sizeof one);
+}
+
+bool event_loop::post_and_wait(std::function<void()> task, std::chrono::milliseconds timeout) {
+  auto ran = std::make_shared<std::promise<void>>();
+  auto finished = ran->get_future();
+  post([task = std::move(task), ran] {
+    struct signal_when_done {
+      ~signal_when_done() { promise.set_value(); }  // also when the task throws
+      std::promise<void>& promise;
+    } done{*ran};
+    task();
+  });
+  return finished.wait_for(timeout) == std::future_status::ready;
 }
 
 void event_loop::stop() {

@@ -144,6 +144,9 @@ class event_loop {
 
   /// Runs `task` on the loop's thread. Safe from any thread.
   void post(std::function<void()> task);
+  /// Runs `task` on the loop's thread and waits until it has run, for at most `timeout`;
+  /// false if it had not by then (it may still run later). Never from the loop's thread.
+  bool post_and_wait(std::function<void()> task, std::chrono::milliseconds timeout);
   /// Makes run() return after the current iteration. Safe from any thread.
   void stop();
   void run();

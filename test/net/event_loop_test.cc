@@ -82,6 +82,22 @@ TEST(event_loop, runs_posted_work_and_stops_from_another_thread) {
   EXPECT_EQ(ran, 100);
 }
 
+// post_and_wait returns once the task has run on the loop's thread; with no loop running
+// it gives up at the timeout, and the task still runs safely when the loop starts.
+TEST(event_loop, post_and_wait_returns_after_the_task_ran_or_at_the_timeout) {
+  event_loop loop;
+  std::atomic<int> ran{0};
+  EXPECT_FALSE(loop.post_and_wait([&] { ++ran; }, 20ms));  // nobody runs the loop yet
+  EXPECT_EQ(ran, 0);
+  std::thread runner([&] { loop.run(); });
+  std::thread::id on;
+  EXPECT_TRUE(loop.post_and_wait([&] { ++ran; on = std::this_thread::get_id(); }, 10s));
+  EXPECT_EQ(ran, 2);  // the first task too, before the second
+  EXPECT_EQ(on, runner.get_id());
+  loop.stop();
+  runner.join();
+}
+
 TEST(event_loop, wakes_for_a_timer_without_events) {
   event_loop loop;
   timer_queue q(20ms);
