@@ -87,7 +87,7 @@ class gateway_worker final : public net::accept_sink {
   std::shared_ptr<const gateway_snapshot> snapshot_;
   boost::intrusive::list<gateway_connection, boost::intrusive::constant_time_size<false>>
       connections_;
-  std::map<std::string, net::acceptor*> listeners_;
+  net::acceptor_map listeners_;
   net::steady_clock::time_point last_log_{};
   std::size_t suppressed_logs_ = 0;
   std::thread thread_;

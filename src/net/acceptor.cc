@@ -51,4 +51,16 @@ void acceptor::accept_some() noexcept {
   loop_.schedule(*this);  // more may be waiting: continue after other events
 }
 
+bool close_all_on_loop(event_loop& loop, acceptor_map& listeners, std::chrono::milliseconds timeout) {
+  return loop.post_and_wait(
+      [&loop, &listeners] {
+        for (auto& [name, l] : listeners) {
+          l->close();
+          loop.retire(l);
+        }
+        listeners.clear();
+      },
+      timeout);
+}
+
 }  // namespace meshgate::net

@@ -2,6 +2,8 @@
 // A worker's listening socket: accepts in batches and hands each connection to its owner.
 // The gateway and the sidecar both accept this way.
 
+#include <chrono>
+#include <map>
 #include <string>
 
 #include "net/event_loop.h"
@@ -52,5 +54,13 @@ class acceptor final : public io_handler, public ready_handler, public retirable
   listening_fd fd_;
   timer retry_{*this};
 };
+
+/// A worker's listeners by name, each an acceptor the worker owns.
+using acceptor_map = std::map<std::string, acceptor*>;
+
+/// For a drain: closes and retires every listener in `listeners` on `loop`'s thread and
+/// waits until that has happened, so that nothing accepts afterwards. False if it had not
+/// within `timeout`. Call from another thread than the loop's.
+bool close_all_on_loop(event_loop& loop, acceptor_map& listeners, std::chrono::milliseconds timeout);
 
 }  // namespace meshgate::net

@@ -79,16 +79,9 @@ void sidecar_worker::set_tls(std::shared_ptr<const tls_context> tls) {
 
 void sidecar_worker::stop_accepting() {
   // Waits, so that whoever drains can say "not ready" knowing that nothing accepts any more.
-  const bool closed = loop_.post_and_wait(
-      [this] {
-        for (auto& [name, l] : listeners_) {
-          l->close();
-          loop_.retire(l);
-        }
-        listeners_.clear();
-      },
-      std::chrono::seconds(5));
-  if (!closed) log()->warn("worker {}: its listeners were not closed within 5 s", index_);
+  if (!net::close_all_on_loop(loop_, listeners_, std::chrono::seconds(5))) {
+    log()->warn("worker {}: its listeners were not closed within 5 s", index_);
+  }
 }
 
 void sidecar_worker::abort_connections() {

@@ -85,7 +85,7 @@ class sidecar_worker final : public net::accept_sink {
   std::shared_ptr<const sidecar_snapshot> snapshot_;
   std::shared_ptr<const tls_context> tls_;
   boost::intrusive::list<sidecar_connection, boost::intrusive::constant_time_size<false>> connections_;
-  std::map<std::string, net::acceptor*> listeners_;
+  net::acceptor_map listeners_;
   net::steady_clock::time_point last_log_{};
   std::size_t suppressed_logs_ = 0;
   std::thread thread_;
