@@ -99,12 +99,9 @@ std::array<std::uint64_t, close_reason_count> gateway_stats::closed() const noex
   return out;
 }
 
-gateway_stats::busy_poll_totals gateway_stats::busy_polls() const noexcept {
-  busy_poll_totals out;
-  for (const auto& w : workers_) {
-    out.found_work += w.busy_poll.found_work.value();
-    out.slept += w.busy_poll.slept.value();
-  }
+net::busy_poll_totals gateway_stats::busy_polls() const noexcept {
+  net::busy_poll_totals out;
+  for (const auto& w : workers_) out.add(w.busy_poll);
   return out;
 }
 
@@ -128,13 +125,7 @@ std::string gateway_stats::prometheus() const {
   w.family("meshgate_gateway_accept_errors_total", "counter",
            "accept() failures (e.g. out of file descriptors).");
   w.sample("meshgate_gateway_accept_errors_total", {}, static_cast<double>(accept_errors));
-  const auto polls = busy_polls();
-  w.family("meshgate_gateway_busy_polls_total", "counter",
-           "Busy-poll windows (-busy-poll-us), by outcome: found_work saved a sleep and a "
-           "wake-up; slept polled for the whole window and then slept.");
-  w.sample("meshgate_gateway_busy_polls_total", {{"outcome", "found_work"}},
-           static_cast<double>(polls.found_work));
-  w.sample("meshgate_gateway_busy_polls_total", {{"outcome", "slept"}}, static_cast<double>(polls.slept));
+  net::write_busy_polls(w, "meshgate_gateway_busy_polls_total", busy_polls());
 
   const auto routes = routes_sorted();
   std::vector<route_stats::totals> sums;

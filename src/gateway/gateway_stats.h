@@ -112,10 +112,7 @@ class gateway_stats {
   std::uint64_t accepted() const noexcept;
   std::int64_t active() const noexcept;
   std::array<std::uint64_t, close_reason_count> closed() const noexcept;
-  struct busy_poll_totals {
-    std::uint64_t found_work = 0, slept = 0;
-  };
-  busy_poll_totals busy_polls() const noexcept;
+  net::busy_poll_totals busy_polls() const noexcept;
 
   /// Prometheus text exposition of every counter.
   std::string prometheus() const;

@@ -36,7 +36,7 @@
 #include <optional>
 #include <vector>
 
-#include "stats/counter.h"
+#include "net/busy_poll_stats.h"
 
 namespace meshgate::net {
 
@@ -105,14 +105,6 @@ class timer_queue {
  private:
   std::chrono::milliseconds duration_;
   boost::intrusive::list<timer, boost::intrusive::constant_time_size<false>> timers_;
-};
-
-/// What busy polling did, for the admin endpoints. Written by the loop's thread only.
-struct busy_poll_counters {
-  /// Windows in which an event came before the window ended: a sleep and a wake-up saved.
-  stats::counter found_work;
-  /// Windows that ran out: the loop went to sleep after polling for the whole window.
-  stats::counter slept;
 };
 
 /// An object whose deletion the loop defers to the end of the current iteration, so that

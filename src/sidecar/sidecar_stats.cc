@@ -117,19 +117,10 @@ std::string sidecar_stats::prometheus() const {
                static_cast<double>(sums[i].closed[r]));
     }
   }
-  std::uint64_t accept_errors = 0, found_work = 0, slept = 0;
-  for (const auto& s : slots_) {
-    accept_errors += s.accept_errors.value();
-    found_work += s.busy_poll.found_work.value();
-    slept += s.busy_poll.slept.value();
-  }
+  const auto workers = worker_totals();
   w.family("meshgate_proxy_accept_errors_total", "counter", "accept() failures (e.g. out of file descriptors).");
-  w.sample("meshgate_proxy_accept_errors_total", {}, static_cast<double>(accept_errors));
-  w.family("meshgate_proxy_busy_polls_total", "counter",
-           "Busy-poll windows (-busy-poll-us), by outcome: found_work saved a sleep and a wake-up; "
-           "slept polled for the whole window and then slept.");
-  w.sample("meshgate_proxy_busy_polls_total", {{"outcome", "found_work"}}, static_cast<double>(found_work));
-  w.sample("meshgate_proxy_busy_polls_total", {{"outcome", "slept"}}, static_cast<double>(slept));
+  w.sample("meshgate_proxy_accept_errors_total", {}, static_cast<double>(workers.accept_errors));
+  net::write_busy_polls(w, "meshgate_proxy_busy_polls_total", workers.busy_polls);
   w.family("meshgate_proxy_config_updates_total", "counter", "Configuration snapshots applied.");
   w.sample("meshgate_proxy_config_updates_total", {}, static_cast<double>(control.config_updates.value()));
   w.family("meshgate_proxy_config_errors_total", "counter", "Configuration fetches that failed.");
@@ -139,6 +130,15 @@ std::string sidecar_stats::prometheus() const {
   w.family("meshgate_proxy_certificate_errors_total", "counter", "Certificate signing requests that failed.");
   w.sample("meshgate_proxy_certificate_errors_total", {}, static_cast<double>(control.certificate_errors.value()));
   return w.take();
+}
+
+sidecar_stats::worker_sums sidecar_stats::worker_totals() const noexcept {
+  worker_sums out;
+  for (const auto& s : slots_) {
+    out.accept_errors += s.accept_errors.value();
+    out.busy_polls.add(s.busy_poll);
+  }
+  return out;
 }
 
 json::value sidecar_stats::to_json() const {
@@ -160,16 +160,12 @@ json::value sidecar_stats::to_json() const {
       upstreams[t->name()] = std::move(o);
     }
   }
-  std::uint64_t accept_errors = 0, found_work = 0, slept = 0;
-  for (const auto& s : slots_) {
-    accept_errors += s.accept_errors.value();
-    found_work += s.busy_poll.found_work.value();
-    slept += s.busy_poll.slept.value();
-  }
+  const auto workers = worker_totals();
   return json::object{{"inbound", std::move(inbound)},
                       {"upstreams", std::move(upstreams)},
-                      {"accept_errors", accept_errors},
-                      {"busy_polls", {{"found_work", found_work}, {"slept", slept}}},
+                      {"accept_errors", workers.accept_errors},
+                      {"busy_polls",
+                       {{"found_work", workers.busy_polls.found_work}, {"slept", workers.busy_polls.slept}}},
                       {"control",
                        {{"config_updates", control.config_updates.value()},
                         {"config_errors", control.config_errors.value()},

@@ -107,6 +107,11 @@ class sidecar_stats {
     stats::counter accept_errors;
     net::busy_poll_counters busy_poll;
   };
+  struct worker_sums {
+    std::uint64_t accept_errors = 0;
+    net::busy_poll_totals busy_polls;
+  };
+  worker_sums worker_totals() const noexcept;
   std::vector<std::shared_ptr<target_stats>> targets_sorted() const;
   std::size_t workers_;
   std::vector<worker_slot> slots_;
