@@ -58,9 +58,14 @@ class acceptor final : public io_handler, public ready_handler, public retirable
 /// A worker's listeners by name, each an acceptor the worker owns.
 using acceptor_map = std::map<std::string, acceptor*>;
 
+/// How long a drain waits for a worker's loop to close its listeners. A loop answers in
+/// microseconds unless it is stuck; then the drain goes on rather than hang.
+inline constexpr std::chrono::seconds listener_close_timeout{5};
+
 /// For a drain: closes and retires every listener in `listeners` on `loop`'s thread and
 /// waits until that has happened, so that nothing accepts afterwards. False if it had not
 /// within `timeout`. Call from another thread than the loop's.
-bool close_all_on_loop(event_loop& loop, acceptor_map& listeners, std::chrono::milliseconds timeout);
+bool close_all_on_loop(event_loop& loop, acceptor_map& listeners,
+                       std::chrono::milliseconds timeout = listener_close_timeout);
 
 }  // namespace meshgate::net

@@ -79,8 +79,8 @@ void sidecar_worker::set_tls(std::shared_ptr<const tls_context> tls) {
 
 void sidecar_worker::stop_accepting() {
   // Waits, so that whoever drains can say "not ready" knowing that nothing accepts any more.
-  if (!net::close_all_on_loop(loop_, listeners_, std::chrono::seconds(5))) {
-    log()->warn("worker {}: its listeners were not closed within 5 s", index_);
+  if (!net::close_all_on_loop(loop_, listeners_)) {
+    log()->warn("worker {}: its listeners were not closed within {} s", index_, net::listener_close_timeout.count());
   }
 }
 
